@@ -1,0 +1,38 @@
+"""The domain's exception tree. The web layer maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected field: a dotted location and the reason, e.g. ``offers.0.capacity.value``."""
+
+    loc: str
+    msg: str
+
+
+class ChainmatchError(Exception):
+    """Base of every error chainmatch raises on purpose."""
+
+
+class NotFoundError(ChainmatchError):
+    """A named enterprise, offer, need, chain, profile or run does not exist."""
+
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident!r} not found")
+        self.what = what
+        self.ident = ident
+
+
+class InvalidInputError(ChainmatchError):
+    """Input failed a domain check (not a schema check); carries field-level details."""
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class ConflictError(ChainmatchError):
+    """The request conflicts with stored state (e.g. a weight-profile version that exists)."""

@@ -1,0 +1,85 @@
+"""Runtime configuration from ``CHAINMATCH_*`` environment variables (each also a CLI option).
+
+``CHAINMATCH_DATA_DIR`` (default ``./data``), ``CHAINMATCH_DATABASE_URL`` (default SQLite in the data
+dir) and ``CHAINMATCH_API_KEYS`` (comma-separated ``key:role``; role ``portal``, ``analyst`` or ``admin``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROLES: tuple[str, ...] = ("portal", "analyst", "admin")
+SQLITE_FILE = "chainmatch.db"
+ADMIN_KEY_FILE = "admin.key"
+
+
+class Settings(BaseSettings):
+    """Service settings. Construct with keyword arguments in tests; the server reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAINMATCH_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Runtime data dir (SQLite file, admin key)")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/chainmatch.db"
+    )
+    api_keys: SecretStr = Field(default=SecretStr(""), description="Comma-separated key:role pairs")
+    host: str = Field(default="127.0.0.1", description="Address the server binds to (loopback check)")
+    seeds_dir: Path | None = Field(default=None, description="Seed directory; default the repo's seeds/")
+    seed_on_empty: bool = Field(default=True, description="Load seed enterprises into an empty store")
+    sync_interval_s: float = Field(default=0.5, gt=0, le=0.5, description="Change-log poll interval")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest JSON request body")
+    max_import_bytes: int = Field(default=10 << 20, ge=1024, description="Largest import upload")
+    max_import_rows: int = Field(default=50_000, ge=1)
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True, description="Structured JSON log lines")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_keys(cls, value: SecretStr) -> SecretStr:
+        parse_api_keys(value.get_secret_value())
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / SQLITE_FILE).resolve()}"
+
+    def key_pairs(self) -> list[tuple[str, str]]:
+        """The configured ``(key, role)`` pairs."""
+        return parse_api_keys(self.api_keys.get_secret_value())
+
+    def admin_key_path(self) -> Path:
+        return self.data_dir / ADMIN_KEY_FILE
+
+    def host_is_loopback(self) -> bool:
+        return is_loopback(self.host)
+
+
+def parse_api_keys(text: str) -> list[tuple[str, str]]:
+    """Parse ``key:role,key:role``; raises ``ValueError`` naming the bad entry (never the key itself)."""
+    pairs: list[tuple[str, str]] = []
+    for index, entry in enumerate(e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        key, sep, role = entry.rpartition(":")
+        if not sep or not key.strip():
+            raise ValueError(f"API key entry #{index + 1} is not of the form key:role")
+        if role.strip() not in ROLES:
+            raise ValueError(f"API key entry #{index + 1} has unknown role {role!r}; use one of {ROLES}")
+        pairs.append((key.strip(), role.strip()))
+    return pairs
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts local connections (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

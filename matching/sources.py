@@ -1,0 +1,26 @@
+"""Citations: every seed entry points at a source document section or at public industry knowledge."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SOURCE_DOCS: dict[str, str] = {
+    "000_2ed5d146fa7b3271.txt": "涪陵区经信委关于新材料产业集群化发展建议的复函（2024-06-24）",
+    "001_39a0fae4dbddedf2.txt": "重庆日报：涪陵工业从“新”再出发",
+    "002_5c18a5dec94362c3.txt": "华龙网：涪陵聚力打造2000亿级先进材料产业（2023-12-20）",
+    "003_1bc59414bff406b1.txt": "遵义市特色优势制造业主动融入成渝地区双城经济圈工作方案（2024-12-03）",
+    "004_ab94c550cb50952a.txt": "合川区制造业高质量发展行动方案（2023—2027年）",
+}
+PUBLIC_KNOWLEDGE = "public"
+
+
+class Source(BaseModel):
+    """A citation: a document file name (or ``public`` for industry knowledge) and a section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc: str = Field(description="Source file name from shared/seeds, or 'public' for industry knowledge")
+    section: str | None = Field(default=None, description="Section or passage of the document")
+
+    def is_known(self) -> bool:
+        return self.doc in SOURCE_DOCS or self.doc == PUBLIC_KNOWLEDGE

@@ -1,0 +1,232 @@
+"""The enterprise repository: full profile JSON plus indexed columns, and an append-only change log."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, update
+from sqlalchemy.engine import RowMapping
+
+from matching.profiles import Enterprise
+from matching.store.db import write_transaction
+from matching.store.tables import enterprise_changes, enterprises, store_meta
+
+
+@dataclass(frozen=True)
+class StoredEnterprise:
+    """A stored profile with its bookkeeping columns."""
+
+    enterprise: Enterprise
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class UpsertOutcome:
+    """What one upsert did: ``created`` (new id), ``changed`` (profile differs from the stored one)."""
+
+    stored: StoredEnterprise
+    created: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change-log entry: ``op`` is ``upsert`` or ``delete``."""
+
+    seq: int
+    enterprise_id: str
+    op: str
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def profile_json(enterprise: Enterprise) -> dict[str, Any]:
+    """The stored JSON form of a profile (``None`` fields dropped, order kept)."""
+    return enterprise.model_dump(mode="json", exclude_none=True)
+
+
+def search_text(enterprise: Enterprise) -> str:
+    """Lower-cased NFKC text that ``q`` searches: id, name, park, tags, products."""
+    parts = [enterprise.id, enterprise.name, enterprise.park or "", *enterprise.tags]
+    parts += [o.product for o in enterprise.offers] + [n.product for n in enterprise.needs]
+    return unicodedata.normalize("NFKC", " | ".join(p for p in parts if p)).lower()
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{unicodedata.normalize('NFKC', escaped).lower()}%"
+
+
+def _row_to_stored(row: RowMapping) -> StoredEnterprise:
+    return StoredEnterprise(
+        enterprise=Enterprise.model_validate(row["profile"]),
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+        seq=int(row["seq"]),
+    )
+
+
+class EnterpriseRepository:
+    """Reads and writes enterprise profiles; every write appends to the change log in one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reads ---------------------------------------------------------------------------------
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def get(self, enterprise_id: str) -> StoredEnterprise | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)).mappings().first()
+        return None if row is None else _row_to_stored(row)
+
+    def get_many(self, ids: Collection[str]) -> dict[str, StoredEnterprise]:
+        if not ids:
+            return {}
+        out: dict[str, StoredEnterprise] = {}
+        id_list = sorted(ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(id_list), 500):
+                chunk = id_list[start : start + 500]
+                rows = conn.execute(select(enterprises).where(enterprises.c.id.in_(chunk))).mappings()
+                for row in rows:
+                    out[row["id"]] = _row_to_stored(row)
+        return out
+
+    def list(
+        self,
+        *,
+        region_code: str | None = None,
+        ids: Collection[str] | None = None,
+        q: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> list[StoredEnterprise]:
+        """Profiles ordered by id, starting after ``after``; ``ids`` restricts to a given id set."""
+        if ids is not None and not ids:
+            return []
+        conditions = []
+        if region_code:
+            conditions.append(enterprises.c.region_code == region_code)
+        if q:
+            conditions.append(enterprises.c.search_text.like(_like_pattern(q), escape="\\"))
+        if after is not None:
+            conditions.append(enterprises.c.id > after)
+        stmt = select(enterprises).where(and_(True, *conditions)).order_by(enterprises.c.id)
+        if ids is None:
+            with self.engine.connect() as conn:
+                return [_row_to_stored(r) for r in conn.execute(stmt.limit(limit)).mappings()]
+        wanted = sorted(i for i in ids if after is None or i > after)
+        found: list[StoredEnterprise] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = conn.execute(stmt.where(enterprises.c.id.in_(chunk))).mappings()
+                found.extend(_row_to_stored(r) for r in rows)
+                if len(found) >= limit:
+                    break
+        return found[:limit]
+
+    def all_enterprises(self) -> list[Enterprise]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(enterprises.c.profile).order_by(enterprises.c.id)).scalars()
+            return [Enterprise.model_validate(p) for p in rows]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(enterprises)).scalar_one())
+
+    def max_seq(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(enterprise_changes.c.seq))).scalar_one()
+        return int(value or 0)
+
+    def changes_since(self, seq: int, limit: int = 5000) -> list[Change]:
+        stmt = (
+            select(enterprise_changes.c.seq, enterprise_changes.c.enterprise_id, enterprise_changes.c.op)
+            .where(enterprise_changes.c.seq > seq)
+            .order_by(enterprise_changes.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [Change(int(s), e, o) for s, e, o in conn.execute(stmt)]
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(store_meta.c.value).where(store_meta.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    # -- writes --------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(delete(store_meta).where(store_meta.c.key == key))
+            conn.execute(insert(store_meta).values(key=key, value=value))
+
+    def upsert(self, enterprise: Enterprise) -> UpsertOutcome:
+        return self.upsert_many([enterprise])[0]
+
+    def upsert_many(self, items: Sequence[Enterprise]) -> list[UpsertOutcome]:
+        """Upsert several profiles in one transaction; an unchanged profile is not rewritten."""
+        outcomes: list[UpsertOutcome] = []
+        with write_transaction(self.engine) as conn:
+            for enterprise in items:
+                outcomes.append(self._upsert(conn, enterprise))
+        return outcomes
+
+    def _upsert(self, conn: Connection, enterprise: Enterprise) -> UpsertOutcome:
+        profile = profile_json(enterprise)
+        existing = conn.execute(select(enterprises).where(enterprises.c.id == enterprise.id)).mappings().first()
+        if existing is not None and existing["profile"] == profile:
+            return UpsertOutcome(_row_to_stored(existing), created=False, changed=False)
+        now = datetime.now(UTC)
+        seq = self._append_change(conn, enterprise.id, "upsert", now)
+        values = {
+            "name": enterprise.name,
+            "region_code": enterprise.region_code,
+            "search_text": search_text(enterprise),
+            "profile": profile,
+            "updated_at": now,
+            "seq": seq,
+        }
+        if existing is None:
+            conn.execute(insert(enterprises).values(id=enterprise.id, created_at=now, **values))
+            created_at = now
+        else:
+            conn.execute(update(enterprises).where(enterprises.c.id == enterprise.id).values(**values))
+            created_at = _utc(existing["created_at"])
+        stored = StoredEnterprise(Enterprise.model_validate(profile), created_at, now, seq)
+        return UpsertOutcome(stored, created=existing is None, changed=True)
+
+    def delete(self, enterprise_id: str) -> int | None:
+        """Delete a profile; returns the change sequence, or ``None`` when it did not exist."""
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(delete(enterprises).where(enterprises.c.id == enterprise_id))
+            if result.rowcount == 0:
+                return None
+            return self._append_change(conn, enterprise_id, "delete", datetime.now(UTC))
+
+    def delete_all(self, ids: Iterable[str]) -> int:
+        """Delete several profiles (maintenance); returns how many existed."""
+        count = 0
+        for enterprise_id in ids:
+            count += self.delete(enterprise_id) is not None
+        return count
+
+    @staticmethod
+    def _append_change(conn: Connection, enterprise_id: str, op: str, when: datetime) -> int:
+        result = conn.execute(
+            insert(enterprise_changes)
+            .values(enterprise_id=enterprise_id, op=op, changed_at=when)
+            .returning(enterprise_changes.c.seq)
+        )
+        return int(result.scalar_one())

@@ -1,0 +1,52 @@
+"""Table definitions. The Alembic revisions in ``migrations/versions`` create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ProfileJSON = JSON().with_variant(JSONB(), "postgresql")
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+enterprises = Table(
+    "enterprises",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("region_code", String(6), nullable=True),
+    Column("search_text", Text, nullable=False),
+    Column("profile", ProfileJSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_enterprises_region_code", "region_code"),
+    Index("ix_enterprises_seq", "seq"),
+    Index("ix_enterprises_updated_at", "updated_at"),
+)
+
+# Every write appends one row; workers poll ``seq > last_seen`` to keep their index in step.
+enterprise_changes = Table(
+    "enterprise_changes",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("enterprise_id", String(64), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_enterprise_changes_enterprise_id", "enterprise_id"),
+    sqlite_autoincrement=True,
+)
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

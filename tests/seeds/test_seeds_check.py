@@ -1,0 +1,150 @@
+"""Each kind of defect the seed validator catches is caught and named, with its file and entry."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from matching.chains import default_seeds_dir
+from matching.cli import app
+from matching.seeds_check import check_seeds
+
+DOC = "000_2ed5d146fa7b3271.txt"
+
+
+def _chain() -> dict[str, Any]:
+    return {
+        "id": "mini",
+        "name": "迷你链",
+        "name_en": "Mini chain",
+        "sources": [{"doc": DOC, "section": "二"}],
+        "regions": ["500102"],
+        "segments": {"上游": ["adipic_acid"], "中游": ["nylon66_salt"], "下游": ["pa66"]},
+        "nodes": [
+            {"id": "acid", "name": "二元酸", "name_en": "dicarboxylic acid", "kind": "category"},
+            {"id": "adipic_acid", "name": "己二酸", "name_en": "adipic acid", "kind": "intermediate",
+             "synonyms": ["AA"], "is_a": ["acid"]},
+            {"id": "nylon66_salt", "name": "尼龙66盐", "name_en": "nylon 66 salt", "kind": "intermediate",
+             "inputs": ["adipic_acid"]},
+            {"id": "pa66", "name": "PA66切片", "name_en": "PA66 chips", "kind": "intermediate",
+             "inputs": ["nylon66_salt"]},
+        ],
+    }
+
+
+def _enterprises() -> list[dict[str, Any]]:
+    return [{
+        "id": "ent-1", "name": "某化工", "region_code": "500102", "source": {"doc": DOC, "section": "二"},
+        "offers": [{"id": "o1", "product": "己二酸"}],
+        "needs": [{"id": "n1", "product": "尼龙66盐原料"}],
+    }]
+
+
+def _write(root: Path, chain: dict[str, Any], enterprises: list[dict[str, Any]]) -> None:
+    (root / "chains").mkdir(parents=True, exist_ok=True)
+    (root / "nodes").mkdir(exist_ok=True)
+    (root / "enterprises").mkdir(exist_ok=True)
+    shutil.copy(default_seeds_dir() / "regions.yaml", root / "regions.yaml")
+    (root / "chains" / "mini.yaml").write_text(yaml.safe_dump(chain, allow_unicode=True), encoding="utf-8")
+    (root / "enterprises" / "e.yaml").write_text(yaml.safe_dump(enterprises, allow_unicode=True), encoding="utf-8")
+
+
+def test_clean_seeds_pass(tmp_path: Path) -> None:
+    _write(tmp_path, _chain(), _enterprises())
+    report = check_seeds(tmp_path)
+    assert report.ok, report.defects
+    assert report.counts["nodes"] == 4
+    assert report.counts["input_of_edges"] == 2
+    assert report.counts["enterprises"] == 1
+
+
+def _dup_node(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["nodes"].append({**c["nodes"][1], "synonyms": []})
+
+
+def _dangling_input(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["nodes"][2]["inputs"] = ["hexamethylenediamine"]
+
+
+def _dangling_segment(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["segments"]["下游"] = ["pa66", "nylon_fibre"]
+
+
+def _cycle(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["nodes"][0]["is_a"] = ["adipic_acid"]
+
+
+def _ambiguous(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["nodes"][3]["synonyms"] = ["aa"]
+
+
+def _bad_region(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    e[0]["region_code"] = "999999"
+
+
+def _unlinked(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    e[0]["needs"][0]["product"] = "办公用品"
+
+
+def _dup_enterprise(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    e.append(dict(e[0]))
+
+
+def _unknown_doc(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["sources"][0]["doc"] = "999_made_up.txt"
+
+
+def _bad_kind(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    c["nodes"][1]["kind"] = "gadget"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "kind", "entry"),
+    [
+        (_dup_node, "duplicate_id", "adipic_acid"),
+        (_dangling_input, "dangling_edge", "nylon66_salt"),
+        (_dangling_segment, "dangling_edge", "mini"),
+        (_cycle, "is_a_cycle", "acid"),
+        (_ambiguous, "ambiguous_synonym", "adipic_acid"),
+        (_bad_region, "unknown_region", "ent-1"),
+        (_unlinked, "unlinked_need", "ent-1/n1"),
+        (_dup_enterprise, "duplicate_id", "ent-1"),
+        (_unknown_doc, "unknown_source", "mini"),
+        (_bad_kind, "invalid_node", "adipic_acid"),
+    ],
+)
+def test_each_defect_is_caught_and_named(
+    tmp_path: Path, mutate: Callable[[dict[str, Any], list[dict[str, Any]]], None], kind: str, entry: str
+) -> None:
+    chain, enterprises = _chain(), _enterprises()
+    mutate(chain, enterprises)
+    _write(tmp_path, chain, enterprises)
+    report = check_seeds(tmp_path)
+    hits = [d for d in report.defects if d.kind == kind]
+    assert hits, f"expected a {kind} defect, got {report.defects}"
+    assert any(d.entry == entry for d in hits), hits
+    assert all(d.file.endswith(".yaml") for d in hits)
+
+
+def test_shared_synonym_is_allowed(tmp_path: Path) -> None:
+    chain = _chain()
+    chain["nodes"][1]["shared_synonyms"] = ["尼龙原料"]
+    chain["nodes"][2]["shared_synonyms"] = ["尼龙原料"]
+    _write(tmp_path, chain, _enterprises())
+    assert check_seeds(tmp_path).ok
+
+
+def test_cli_exits_nonzero_and_names_the_defect(tmp_path: Path) -> None:
+    chain = _chain()
+    _dangling_input(chain, [])
+    _write(tmp_path, chain, _enterprises())
+    result = CliRunner().invoke(app, ["seeds", "check", "--seeds-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "chains/mini.yaml" in result.output
+    assert "hexamethylenediamine" in result.output
