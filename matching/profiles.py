@@ -7,8 +7,8 @@ import unicodedata
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from stdnum.cn import uscc  # type: ignore[import-untyped]
-from stdnum.exceptions import ValidationError as StdnumError  # type: ignore[import-untyped]
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumError
 
 from matching.sources import Source
 from matching.units import parse_unit

@@ -157,20 +157,43 @@ def _check_graph(graph: ChainGraph, regions: RegionRegistry, report: SeedReport)
 _ASCII_TERM = re.compile(r"^[a-z0-9.+\-/ ]+$")
 
 
+class TermMatcher:
+    """Finds node terms inside a text: CJK terms as substrings, ASCII terms as whole words."""
+
+    def __init__(self, graph: ChainGraph) -> None:
+        self._cjk: dict[str, list[str]] = {}
+        self._ascii: dict[str, list[str]] = {}
+        for term, owners in graph.term_index.items():
+            if len(term) >= 2:
+                (self._ascii if _ASCII_TERM.match(term) else self._cjk)[term] = owners
+        alternation = "|".join(re.escape(t) for t in sorted(self._ascii, key=len, reverse=True))
+        self._ascii_re = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])") if alternation else None
+
+    def nodes_in(self, text: str) -> list[str]:
+        key = normalise_term(text)
+        found: set[str] = set()
+        for term, owners in self._cjk.items():
+            if term in key:
+                found.update(owners)
+        if self._ascii_re is not None:
+            # Overlapping ASCII matches: scan every start position so "pa66" and "pa" both count.
+            for start in range(len(key)):
+                match = self._ascii_re.match(key, start)
+                if match:
+                    found.update(self._ascii[match.group(0)])
+        return sorted(found)
+
+
+_MATCHERS: dict[int, tuple[ChainGraph, TermMatcher]] = {}
+
+
 def linked_nodes(graph: ChainGraph, text: str) -> list[str]:
     """Node ids whose name or synonym occurs in ``text`` (ASCII terms must match whole words)."""
-    key = normalise_term(text)
-    found: list[str] = []
-    for term, owners in graph.term_index.items():
-        if len(term) < 2:
-            continue
-        if _ASCII_TERM.match(term):
-            hit = re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", key) is not None
-        else:
-            hit = term in key
-        if hit:
-            found.extend(o for o in owners if o not in found)
-    return sorted(found)
+    cached = _MATCHERS.get(id(graph))
+    if cached is None or cached[0] is not graph:
+        cached = (graph, TermMatcher(graph))
+        _MATCHERS[id(graph)] = cached
+    return cached[1].nodes_in(text)
 
 
 def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from matching.seeds_check import check_seeds
@@ -16,7 +17,9 @@ seeds_app = typer.Typer(help="Seed knowledge base: chain graph, regions, policy,
 
 @seeds_app.command("check")
 def check(
-    seeds_dir: Annotated[Path | None, typer.Option(help="Seeds directory (default: the repository's)")] = None,
+    seeds_dir: Annotated[
+        Path | None, typer.Option(help="Seeds directory (default: the repository's)")
+    ] = None,
 ) -> None:
     """Validate every seed file; print the counts and each defect; exit 1 on any defect."""
     console = Console()
@@ -31,6 +34,6 @@ def check(
         console.print("[green]seeds check passed: no defects[/green]")
         return
     for defect in report.defects:
-        console.print(f"[red]DEFECT[/red] {defect}", markup=True, highlight=False, soft_wrap=True)
+        console.print(f"[red]DEFECT[/red] {escape(str(defect))}", highlight=False, soft_wrap=True)
     console.print(f"[red]{len(report.defects)} defect(s)[/red]")
     raise typer.Exit(code=1)
