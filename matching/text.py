@@ -31,14 +31,13 @@ _SPACE = re.compile(r"\s+")
 _PUNCT = re.compile(r"^[\W_]+$")
 
 # Function words and generic trade words that say nothing about the product.
-STOPWORDS: frozenset[str] = frozenset(
-    """
+_STOPWORD_TEXT = """
     的 了 和 与 及 或 等 在 为 对 从 以 于 由 将 把 被 其 之 也 都 并 而 及其 以及 以上 以下 每 各 个 可 能
     是 有 无 不 这 那 该 此 本 我 我们 公司 企业 集团 有限公司 股份 有限 责任 产品 生产 供应 提供 需求 需要
     采购 用 用于 用途 可以 主要 相关 系列 类 种 吨 年 万 万吨 件 台 套 规格 要求 质量 稳定 长期 批量 优质
     高品质 一 二 三 及时 国内 国产 主营 专业 各类 多种 包括 目前 现有 拥有 年产 产能 销售
-    """.split()
-)
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
 def normalise_text(text: str) -> str:
@@ -64,8 +63,7 @@ class TextModel:
     """Segmenter plus fitted TF-IDF vectorisers (scikit-learn conventions: fitted attributes end in ``_``)."""
 
     def __init__(self, dictionary_terms: Iterable[str] = ()) -> None:
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()
+        self.tokenizer = _new_tokenizer()
         self.dictionary: frozenset[str] = frozenset()
         self.add_terms(dictionary_terms)
         self.word_vectorizer_: TfidfVectorizer | None = None
@@ -121,6 +119,23 @@ class TextModel:
 
     def _analyse(self, doc: str) -> list[str]:
         return _tokens(self.tokenizer, doc)
+
+
+@lru_cache(maxsize=1)
+def _base_tokenizer() -> Any:
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _new_tokenizer() -> Any:
+    """A private tokenizer that copies the loaded main dictionary instead of loading it again (~0.7 s)."""
+    base = _base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    return tokenizer
 
 
 def _tokens(tokenizer: Any, normalised: str) -> list[str]:

@@ -1,0 +1,369 @@
+"""Link offer and need texts to chain-graph nodes, with a confidence and a role.
+
+Chinese product phrases are head-final: in 正极材料烧结窑炉 the product is the 窑炉, and 正极材料 only says
+what the kiln is for. Linking therefore
+
+1. splits the product text into a *head* span and *use* spans (``X用Y``, ``用于X的Y``, ``Y（X用）``,
+   ``X原料``);
+2. finds dictionary terms (longest first; a term inside a longer match does not count separately);
+3. decides the text's *family* (material, equipment, service, consumer) from whatever ends last in the head
+   span: a matched node or a cue word such as 设备 / 窑炉 / 检测 / 服务 / 回收 / 充电宝;
+4. keeps head matches of that family as ``head`` links; other matches become ``use`` links (context: what
+   the buyer makes, or what the equipment is for);
+5. falls back to TF-IDF similarity against node texts (name, synonyms, description) when the product names
+   no node, with a lower confidence and only within the text's family.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.chains import ChainGraph, NodeKind
+from matching.text import TextModel, normalise_text
+
+MATERIAL, EQUIPMENT, SERVICE, CONSUMER = "material", "equipment", "service", "consumer"
+
+EQUIPMENT_CUES: tuple[str, ...] = (
+    "设备", "装备", "窑炉", "辊道窑", "回转窑", "烧结炉", "电炉", "炉", "窑", "生产线", "产线", "机床",
+    "机械", "机组", "仪器", "仪表", "反应釜", "涂布机", "卷绕机", "叠片机", "分切机", "辊压机", "注塑机",
+    "挤出机", "搅拌机", "压机", "冲床", "机器人", "模具", "检测仪", "测试仪", "测试设备", "检测设备",
+)
+SERVICE_CUES: tuple[str, ...] = (
+    "检测", "测试", "检验", "化验", "认证", "服务", "咨询", "维修", "维保", "运维", "物流", "仓储",
+    "运输", "回收", "拆解", "租赁", "培训", "安装", "代工", "外包", "设计", "研发服务",
+)
+CONSUMER_CUES: tuple[str, ...] = (
+    "充电宝", "移动电源", "手机", "平板电脑", "笔记本电脑", "耳机", "电子烟", "玩具", "家电", "电动牙刷",
+    "剃须刀", "手电筒", "消费电子", "蓝牙音箱", "智能手表", "手环", "自拍杆",
+)
+# Trailing words saying "inputs for the preceding product": 磷酸锰铁锂原料 → the buyer makes 磷酸锰铁锂.
+INPUT_SUFFIXES: tuple[str, ...] = ("原材料", "原料", "辅料", "配套材料")
+# 用 is a use marker unless it is part of one of these words.
+_NOT_USE_BEFORE = set("费作信利采使适常试应通")
+_NOT_USE_AFTER = set("户途")
+_PAREN = re.compile(r"\(([^()]*)\)")
+_ASCII_WORD = re.compile(r"[0-9a-z]")
+_CLAUSE = re.compile(r"[，。；,;！!？?\n]")
+
+HEAD_CONFIDENCE = 1.0
+SHARED_TERM_CONFIDENCE = 0.9
+USE_CONFIDENCE = 0.9
+DESCRIPTION_CONFIDENCE = 0.7
+FALLBACK_MAX_CONFIDENCE = 0.7
+FALLBACK_MIN_COSINE = 0.22
+USE_INPUT_BOOST = 0.15
+
+
+@dataclass(frozen=True)
+class Link:
+    """One item–node link. ``role`` is ``head`` (the item is this node) or ``use`` (context)."""
+
+    node_id: str
+    confidence: float
+    role: str
+    method: str  # dictionary | description | text
+
+
+@dataclass(frozen=True)
+class ItemLinks:
+    """All links of one offer or need, plus the text's family (``None`` when nothing tells)."""
+
+    family: str | None
+    head: tuple[Link, ...]
+    use: tuple[Link, ...]
+
+    def head_nodes(self) -> list[str]:
+        return [lk.node_id for lk in self.head]
+
+    def all_nodes(self) -> list[str]:
+        return [lk.node_id for lk in (*self.head, *self.use)]
+
+
+@dataclass(frozen=True)
+class _Match:
+    start: int
+    end: int
+    term: str
+    nodes: tuple[str, ...]
+    shared: bool
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    role: str  # head | use
+
+
+def compatible(a: str | None, b: str | None) -> bool:
+    """Whether two families may be matched (an unknown family is compatible with anything)."""
+    return a is None or b is None or a == b
+
+
+class Linker:
+    """Dictionary + TF-IDF linker over a chain graph. Call :meth:`fit_text` before :meth:`link`."""
+
+    def __init__(self, graph: ChainGraph) -> None:
+        self.graph = graph
+        self._terms: dict[str, list[tuple[str, tuple[str, ...], bool]]] = defaultdict(list)
+        shared_terms: set[str] = set()
+        term_nodes: dict[str, list[str]] = defaultdict(list)
+        for nid in sorted(graph.nodes):
+            node = graph.nodes[nid]
+            for term in node.terms():
+                key = normalise_text(term)
+                if key and nid not in term_nodes[key]:
+                    term_nodes[key].append(nid)
+            for term in node.shared_synonyms:
+                shared_terms.add(normalise_text(term))
+        for key, nids in term_nodes.items():
+            self._terms[key[0]].append((key, tuple(nids), key in shared_terms or len(nids) > 1))
+        for bucket in self._terms.values():
+            bucket.sort(key=lambda item: (-len(item[0]), item[0]))
+        self.family: dict[str, str] = {nid: self._node_family(nid) for nid in graph.nodes}
+        self.node_ids: list[str] = sorted(graph.nodes)
+        self.node_matrix_: sp.csr_matrix | None = None
+        self._node_family_arr: np.ndarray = np.array([self.family[n] for n in self.node_ids])
+
+    def terms(self) -> list[str]:
+        """Every normalised dictionary term (for the jieba user dictionary)."""
+        return sorted(t for bucket in self._terms.values() for t, _, _ in bucket)
+
+    def node_text(self, node_id: str) -> str:
+        node = self.graph.nodes[node_id]
+        return " ".join([*node.terms(), node.description or ""])
+
+    def fit_text(self, text: TextModel) -> None:
+        """Vectorise node texts with the (already fitted) text model for the TF-IDF fallback."""
+        self.node_matrix_ = text.transform([self.node_text(n) for n in self.node_ids])
+        self._text = text
+
+    # -- families ---------------------------------------------------------------------------------
+
+    def _node_family(self, nid: str) -> str:
+        node = self.graph.nodes[nid]
+        if node.kind == NodeKind.equipment:
+            return EQUIPMENT
+        if node.kind == NodeKind.service:
+            return SERVICE
+        if node.kind == NodeKind.end_product and _cue_family(normalise_text(node.name)) == CONSUMER:
+            return CONSUMER
+        if node.kind == NodeKind.category:
+            kinds = {
+                self.graph.nodes[d].kind
+                for d in self.graph.descendants(nid)
+                if d in self.graph.nodes and self.graph.nodes[d].kind != NodeKind.category
+            }
+            if kinds == {NodeKind.equipment}:
+                return EQUIPMENT
+            if kinds == {NodeKind.service}:
+                return SERVICE
+            if not kinds:
+                cue = _cue_family(normalise_text(node.name))
+                if cue in (EQUIPMENT, SERVICE):
+                    return cue
+        return MATERIAL
+
+    # -- linking ----------------------------------------------------------------------------------
+
+    def link(self, product: str, description: str | None = None) -> ItemLinks:
+        """Links for one offer or need."""
+        text = normalise_text(product)
+        family, head, use = self._analyse(text, HEAD_CONFIDENCE)
+        desc = normalise_text(description or "")
+        if not head and desc:
+            for clause in (c for c in _CLAUSE.split(desc) if c.strip()):
+                d_family, d_head, d_use = self._analyse(clause.strip(), DESCRIPTION_CONFIDENCE)
+                if family is None and d_family is not None:
+                    family = d_family
+                d_head = [lk for lk in d_head if compatible(family, self.family[lk.node_id])]
+                if d_head:
+                    head = [Link(lk.node_id, lk.confidence, "head", "description") for lk in d_head]
+                    use = use or d_use
+                    break
+        if not head:
+            head = self._fallback(_head_text(text), desc, family, use)
+            if family is None and head:
+                family = self.family[head[0].node_id]
+        return ItemLinks(family, tuple(self._most_specific(_dedupe(head))), tuple(_dedupe(use)))
+
+    def _most_specific(self, links: list[Link]) -> list[Link]:
+        """Drop a head link whose node is a category of another head link (NCM811正极材料 → NCM811)."""
+        nodes = {lk.node_id for lk in links}
+        covered = {a for n in nodes for a in self.graph.ancestors(n)}
+        return [lk for lk in links if lk.node_id not in covered]
+
+    def _analyse(self, text: str, confidence: float) -> tuple[str | None, list[Link], list[Link]]:
+        head_span, spans = _segment(text)
+        matches = self._match(text)
+        # The family comes from whatever ends last in the head span: a node match or a cue word.
+        family: str | None = None
+        last_end = -1
+        # A term straddling the use marker (正极浆料用粘结剂 as one synonym) names the product as a whole.
+        straddling = {m for m in matches if not any(s.start <= m.start and m.end <= s.end for s in spans)}
+        for m in matches:
+            in_main = head_span is not None and head_span.start <= m.start and m.end <= head_span.end
+            if (in_main or m in straddling) and m.end > last_end:
+                fams = {self.family[n] for n in m.nodes}
+                family = sorted(fams)[0] if len(fams) == 1 else MATERIAL
+                last_end = m.end
+        if head_span is not None:
+            cue_end, cue_family = _last_cue(text, head_span.start, head_span.end)
+            if cue_family is not None and cue_end > last_end:
+                family = cue_family
+        head: list[Link] = []
+        use: list[Link] = []
+        for m in matches:
+            span = next((s for s in spans if s.start <= m.start and m.end <= s.end), None)
+            in_head = m in straddling or (span is not None and span.role == "head")
+            for nid in m.nodes:
+                conf = confidence * (SHARED_TERM_CONFIDENCE if m.shared else 1.0)
+                if in_head and compatible(family, self.family[nid]):
+                    head.append(Link(nid, conf, "head", "dictionary"))
+                elif self.family[nid] == MATERIAL:
+                    use.append(Link(nid, conf * USE_CONFIDENCE, "use", "dictionary"))
+        return family, head, use
+
+    def _match(self, text: str) -> list[_Match]:
+        found: list[_Match] = []
+        for i, ch in enumerate(text):
+            for term, nodes, shared in self._terms.get(ch, ()):
+                if not text.startswith(term, i):
+                    continue
+                end = i + len(term)
+                if _ASCII_WORD.match(term[0]) and i > 0 and _ASCII_WORD.match(text[i - 1]):
+                    continue
+                if _ASCII_WORD.match(term[-1]) and end < len(text) and _ASCII_WORD.match(text[end]):
+                    continue
+                if len(term) == 1 and text.strip() != term:
+                    continue  # a one-character term (锡) only counts when it is the whole text
+                found.append(_Match(i, end, term, nodes, shared))
+        # Longest first; drop matches inside an already kept longer match.
+        found.sort(key=lambda m: (-(m.end - m.start), m.start))
+        kept: list[_Match] = []
+        for m in found:
+            if not any(k.start <= m.start and m.end <= k.end for k in kept):
+                kept.append(m)
+        kept.sort(key=lambda m: m.start)
+        return kept
+
+    def _fallback(self, head_text: str, desc: str, family: str | None, use: Sequence[Link]) -> list[Link]:
+        if self.node_matrix_ is None or not (head_text or desc):
+            return []
+        query = self._text.transform([f"{head_text} {head_text} {desc}".strip()])
+        sims = np.asarray((self.node_matrix_ @ query.T).toarray()).ravel()
+        if family is not None:
+            sims = np.where(self._node_family_arr == family, sims, 0.0)
+        use_inputs = self._use_inputs(use)
+        # Inputs of what the buyer makes (the use context) are the likelier reading.
+        boost = np.array([USE_INPUT_BOOST if n in use_inputs else 0.0 for n in self.node_ids])
+        sims = np.where(sims > 0, sims + boost, 0.0)
+        order = np.lexsort((np.arange(len(sims)), -sims))
+        links: list[Link] = []
+        for idx in order[:12]:
+            score = float(sims[idx])
+            if score < FALLBACK_MIN_COSINE:
+                break
+            nid = self.node_ids[int(idx)]
+            links.append(Link(nid, round(min(FALLBACK_MAX_CONFIDENCE, score), 4), "head", "text"))
+        links.sort(key=lambda lk: (-lk.confidence, lk.node_id))
+        return links[:3]
+
+    def _use_inputs(self, use: Sequence[Link]) -> set[str]:
+        nodes: set[str] = set()
+        for lk in use:
+            for anc in [lk.node_id, *self.graph.ancestors(lk.node_id)]:
+                for inp in self.graph.inputs.get(anc, ()):
+                    nodes.add(inp)
+                    nodes.update(self.graph.descendants(inp))
+        return nodes
+
+
+def _dedupe(links: Sequence[Link]) -> list[Link]:
+    best: dict[str, Link] = {}
+    for lk in links:
+        if lk.node_id not in best or lk.confidence > best[lk.node_id].confidence:
+            best[lk.node_id] = lk
+    return sorted(best.values(), key=lambda lk: (-lk.confidence, lk.node_id))
+
+
+def _cue_family(text: str) -> str | None:
+    return _last_cue(text, 0, len(text))[1]
+
+
+def _last_cue(text: str, start: int, end: int) -> tuple[int, str | None]:
+    """The cue ending last within ``text[start:end]`` (longest on ties) and its family."""
+    best_end, best_len, best_family = -1, 0, None
+    for family, cues in ((EQUIPMENT, EQUIPMENT_CUES), (SERVICE, SERVICE_CUES), (CONSUMER, CONSUMER_CUES)):
+        for cue in cues:
+            pos = text.rfind(cue, start, end)
+            if pos < 0:
+                continue
+            cue_end = pos + len(cue)
+            if cue_end > best_end or (cue_end == best_end and len(cue) > best_len):
+                best_end, best_len, best_family = cue_end, len(cue), family
+    return best_end, best_family
+
+
+def _segment(text: str) -> tuple[_Span | None, list[_Span]]:
+    """The main head span and all spans of a product phrase (head-final Chinese noun phrases)."""
+    spans: list[_Span] = []
+    masked = list(text)
+    for m in _PAREN.finditer(text):
+        inner = m.group(1)
+        role = "use" if "用" in inner or any(inner.endswith(s) for s in INPUT_SUFFIXES) else "head"
+        spans.append(_Span(m.start(1), m.end(1), role))
+        for i in range(m.start(), m.end()):
+            masked[i] = " "
+    main = "".join(masked)
+    lo = len(main) - len(main.lstrip())
+    hi = len(main.rstrip())
+    head: _Span | None = None
+    split = _use_split(main, lo, hi)
+    if split is not None:
+        use_span, head = split
+        spans.append(use_span)
+    else:
+        suffix = next((s for s in INPUT_SUFFIXES if main[lo:hi].endswith(s)), None)
+        if suffix and hi - len(suffix) > lo:
+            spans.append(_Span(lo, hi - len(suffix), "use"))
+        elif hi > lo:
+            head = _Span(lo, hi, "head")
+    if head is not None:
+        spans.insert(0, head)
+    return head, spans
+
+
+def _use_split(text: str, lo: int, hi: int) -> tuple[_Span, _Span] | None:
+    pos = hi
+    while True:
+        pos = text.rfind("用", lo, pos)
+        if pos < 0:
+            return None
+        before = text[pos - 1] if pos > lo else ""
+        after = text[pos + 1] if pos + 1 < hi else ""
+        if before in _NOT_USE_BEFORE or after in _NOT_USE_AFTER:
+            continue
+        if after == "于":
+            de = text.find("的", pos + 2, hi)
+            if de > 0 and de + 1 < hi:
+                return _Span(pos + 2, de, "use"), _Span(de + 1, hi, "head")
+            if pos > lo:  # 粘结剂用于正极浆料: the head comes first
+                return _Span(pos + 2, hi, "use"), _Span(lo, pos, "head")
+            return None
+        if pos + 1 < hi and text[pos + 1 : hi].strip():
+            return _Span(lo, pos, "use"), _Span(pos + 1, hi, "head")
+        if pos > lo:
+            return _Span(lo, pos, "head"), _Span(pos, pos, "use")
+        return None
+
+
+def _head_text(text: str) -> str:
+    head, _ = _segment(text)
+    return text[head.start : head.end].strip() if head else ""

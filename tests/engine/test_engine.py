@@ -1,0 +1,159 @@
+"""MatchEngine behaviour: explanations, inferred demand, determinism, incremental updates, errors."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import polars as pl
+import pytest
+
+from matching.engine import MatchEngine, profiles_to_frames
+from matching.errors import InvalidInputError, NotFoundError
+from matching.profiles import Enterprise
+
+from .conftest import base_profiles, ent
+
+Make = Callable[[list[Enterprise]], MatchEngine]
+
+
+def test_every_match_carries_an_explanation_with_summary(engine: MatchEngine) -> None:
+    seen = 0
+    for eid in sorted(engine.index.enterprises):
+        for result in (engine.suppliers_for(eid), engine.buyers_for(eid)):
+            for rank, item in enumerate(result.items, start=1):
+                assert item.rank == rank
+                assert item.explanation.summary_zh.endswith("。")
+                assert item.supplier.name in item.explanation.summary_zh
+                assert set(item.explanation.contributions) == set(item.components)
+                assert "same_enterprise" in item.explanation.filters_applied
+                seen += 1
+    assert seen >= 10
+
+
+def test_summary_names_region_product_relation_and_distance(engine: MatchEngine) -> None:
+    item = next(i for i in engine.suppliers_for("fl-lmfp", "n2").items if i.supplier.id == "zy-mn")
+    expected = "遵义市汇川区的遵义锰业可供应硫酸锰，是涪陵锂电材料所需磷酸锰铁锂的原料，相距222公里。"
+    assert item.explanation.summary_zh == expected
+
+
+def test_buyers_for_finds_inferred_buyer_without_needs(engine: MatchEngine) -> None:
+    items = engine.buyers_for("zy-ptmeg").items
+    spandex = next(i for i in items if i.buyer.id == "fl-spandex")
+    assert spandex.need_id is None and spandex.inferred is True
+    assert spandex.explanation.inferred_input == "聚四氢呋喃"
+    assert spandex.explanation.chain_path_text == "聚四氢呋喃 —原料→ 氨纶"
+    assert "推断需求" in spandex.explanation.summary_zh
+
+
+def test_suppliers_for_covers_explicit_and_inferred_needs(make_engine: Make) -> None:
+    eng = make_engine([
+        ent("maker", "500102", [("o1", "氨纶")], [{"id": "n1", "product": "硫酸锰"}]),
+        ent("mn", "520303", [("o1", "硫酸锰")]),
+        ent("ptmeg", "520303", [("o1", "PTMEG")]),
+        ent("mdi", "510104", [("o1", "MDI")]),
+    ])
+    items = eng.suppliers_for("maker").items
+    got = {(i.supplier.id, i.need_id, i.inferred, i.explanation.inferred_input) for i in items}
+    assert got == {("mn", "n1", False, None), ("ptmeg", None, True, "聚四氢呋喃"),
+                   ("mdi", None, True, "二苯基甲烷二异氰酸酯")}
+    # asking for one need returns only explicit matches
+    assert [i.supplier.id for i in eng.suppliers_for("maker", "n1").items] == ["mn"]
+
+
+def test_inferred_demand_skips_what_the_buyer_makes_itself(make_engine: Make) -> None:
+    eng = make_engine([ent("integrated", "500102", [("o1", "氨纶"), ("o2", "PTMEG")]),
+                       ent("ptmeg", "520303", [("o1", "PTMEG")])])
+    assert [i.buyer.id for i in eng.buyers_for("ptmeg").items] == []
+
+
+def test_deterministic_regardless_of_input_order(graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
+    profiles = base_profiles()
+    shuffled = profiles[:]
+    random.Random(7).shuffle(shuffled)
+    a = MatchEngine.build(graph, regions, policy, profiles)
+    b = MatchEngine.build(graph, regions, policy, shuffled)
+    for eid in sorted(a.index.enterprises):
+        for method in ("suppliers_for", "buyers_for"):
+            ra = getattr(a, method)(eid, k=20).model_dump()
+            assert ra == getattr(b, method)(eid, k=20).model_dump()
+            assert ra == getattr(a, method)(eid, k=20).model_dump()
+
+
+def test_ties_break_by_ids(make_engine: Make) -> None:
+    eng = make_engine([ent("b", "500102", needs=[{"id": "n1", "product": "硫酸锰"}]),
+                       ent("s-z", "520303", [("o2", "硫酸锰"), ("o1", "硫酸锰")]),
+                       ent("s-a", "520303", [("o9", "硫酸锰")])])
+    items = eng.suppliers_for("b").items
+    assert len({i.score for i in items}) == 1
+    assert [(i.supplier.id, i.offer_id) for i in items] == [("s-a", "o9"), ("s-z", "o1"), ("s-z", "o2")]
+
+
+def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
+    eng = MatchEngine.build(graph, regions, policy, base_profiles())
+    text_model = eng.index.text
+    vocab = text_model.word_vectorizer_.vocabulary_ if text_model.word_vectorizer_ else None
+    n = len(eng)
+    assert "new-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
+
+    newcomer = ent("new-mn", "520303", [("o1", "硫酸锰（电池级）", "全新供应商")], tags=["链主"])
+    eng.upsert(newcomer)
+    assert len(eng) == n + 1 and eng.get("new-mn") == newcomer
+    assert "new-mn" in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
+    assert eng.index.text is text_model
+    assert text_model.word_vectorizer_ is not None and text_model.word_vectorizer_.vocabulary_ is vocab
+
+    # replacing the profile replaces its offers
+    eng.upsert(ent("new-mn", "520303", [("o1", "氨纶")]))
+    assert "new-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
+    assert len(eng) == n + 1
+
+    eng.remove("zy-mn")
+    assert eng.get("zy-mn") is None and len(eng) == n
+    assert "zy-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
+    assert eng.index.text is text_model
+    offers_df = eng.frames[1]
+    assert offers_df.filter(pl.col("enterprise_id") == "zy-mn")["alive"].to_list() == [False]
+
+    # a new buyer is found by an existing supplier
+    eng.upsert(ent("new-buyer", "510104", needs=[{"id": "n1", "product": "NCM811"}]))
+    assert "new-buyer" in [i.buyer.id for i in eng.buyers_for("zy-ncm").items]
+
+    eng.refit()
+    assert eng.index.text is not text_model
+    assert "new-buyer" in [i.buyer.id for i in eng.buyers_for("zy-ncm").items]
+    assert "zy-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
+
+
+def test_build_from_frames_equals_build_from_profiles(engine: MatchEngine, graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
+    frames = profiles_to_frames(base_profiles())
+    assert frames[0].height == len(base_profiles())
+    from_frames = MatchEngine.build(graph, regions, policy, frames)
+    nested = pl.DataFrame([p.model_dump(exclude_none=True) for p in base_profiles()])
+    from_nested = MatchEngine.build(graph, regions, policy, nested)
+    for eng in (from_frames, from_nested):
+        assert eng.get("zy-mn") == engine.get("zy-mn")
+        assert eng.suppliers_for("hc-cell").model_dump() == engine.suppliers_for("hc-cell").model_dump()
+
+
+def test_not_found_errors(engine: MatchEngine) -> None:
+    with pytest.raises(NotFoundError):
+        engine.suppliers_for("nobody")
+    with pytest.raises(NotFoundError):
+        engine.suppliers_for("fl-lmfp", "n404")
+    with pytest.raises(NotFoundError):
+        engine.buyers_for("zy-mn", "o404")
+    with pytest.raises(NotFoundError):
+        engine.remove("nobody")
+    with pytest.raises(InvalidInputError):
+        engine.suppliers_for("fl-lmfp", k=0)
+
+
+def test_k_limits_and_unit_warnings(make_engine: Make) -> None:
+    eng = make_engine([
+        ent("b", "500102", needs=[{"id": "n1", "product": "硫酸锰", "volume": {"value": 3, "unit": "桶"}}]),
+        *[ent(f"s{i}", "520303", [("o1", "硫酸锰")]) for i in range(5)],
+    ])
+    result = eng.suppliers_for("b", k=3)
+    assert len(result.items) == 3
+    assert result.warnings and "桶" in result.warnings[0] and result.warnings[0].startswith("b: ")

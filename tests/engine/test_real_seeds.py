@@ -1,0 +1,45 @@
+"""Smoke tests on the real seed graph, regions and policy (seeds/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.chains import load_graph
+from matching.engine import MatchEngine
+from matching.policy import Policy
+from matching.regions import RegionRegistry
+
+from .conftest import ent
+
+
+@pytest.fixture(scope="module")
+def real() -> MatchEngine:
+    profiles = [
+        ent("zy-mn", "520303", [("o1", "电池级硫酸锰")], name="遵义锰业"),
+        ent("fl-lmfp", "500102", [("o1", "磷酸锰铁锂")], [{"id": "n1", "product": "磷酸锰铁锂原料"}],
+            name="涪陵锂电"),
+        ent("kiln", "510104", [("o1", "正极材料烧结窑炉")], name="窑炉厂"),
+        ent("lab", "500117", [("o1", "正极材料检测服务")], name="检测所"),
+        ent("pb", "510104", [("o1", "充电宝")], name="充电宝厂"),
+        ent("ncm", "520303", [("o1", "NCM811三元正极材料")], name="三元厂"),
+        ent("cell", "500117", [("o1", "动力电池电芯")], [{"id": "n1", "product": "正极材料"}], name="电芯厂"),
+        ent("slurry", "500102", needs=[{"id": "n1", "product": "正极浆料用粘结剂"}], name="浆料厂"),
+        ent("pvdf", "520303", [("o1", "锂电级PVDF")], name="氟化工"),
+    ]
+    return MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), profiles)
+
+
+def test_real_graph_material_need_ignores_equipment_service_consumer(real: MatchEngine) -> None:
+    ids = [i.supplier.id for i in real.suppliers_for("cell", "n1", k=50).items]
+    assert "ncm" in ids
+    assert not {"kiln", "lab", "pb"} & set(ids)
+
+
+def test_real_graph_input_relation_and_policy(real: MatchEngine) -> None:
+    item = next(i for i in real.suppliers_for("fl-lmfp", "n1").items if i.supplier.id == "zy-mn")
+    assert item.explanation.chain_path_text == "硫酸锰 —原料→ 磷酸锰铁锂"
+    assert item.components["policy"] == 1.0  # 涪陵's plan names the phosphate-cathode chain
+
+
+def test_real_graph_use_phrased_binder_need_reaches_pvdf(real: MatchEngine) -> None:
+    assert real.suppliers_for("slurry").items[0].supplier.id == "pvdf"
