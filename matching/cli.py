@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from matching.commands.evaluate import evaluate
+from matching.commands.imports import import_file
 from matching.commands.seeds import seeds_app
+from matching.commands.serve import serve
 
 app = typer.Typer(help="chainmatch: cross-region supply-chain matching for the Chengdu–Chongqing circle.",
                   no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
+app.command("serve")(serve)
+app.command("import")(import_file)
+app.command("evaluate")(evaluate)

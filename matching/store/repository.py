@@ -87,7 +87,9 @@ class EnterpriseRepository:
 
     def get(self, enterprise_id: str) -> StoredEnterprise | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)).mappings().first()
+            row = (
+                conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)).mappings().first()
+            )
         return None if row is None else _row_to_stored(row)
 
     def get_many(self, ids: Collection[str]) -> dict[str, StoredEnterprise]:
@@ -103,7 +105,7 @@ class EnterpriseRepository:
                     out[row["id"]] = _row_to_stored(row)
         return out
 
-    def list(
+    def page(
         self,
         *,
         region_code: str | None = None,
@@ -136,6 +138,11 @@ class EnterpriseRepository:
                 if len(found) >= limit:
                     break
         return found[:limit]
+
+    def all_stored(self) -> list[StoredEnterprise]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(enterprises).order_by(enterprises.c.id)).mappings()
+            return [_row_to_stored(r) for r in rows]
 
     def all_enterprises(self) -> list[Enterprise]:
         with self.engine.connect() as conn:
@@ -185,7 +192,9 @@ class EnterpriseRepository:
 
     def _upsert(self, conn: Connection, enterprise: Enterprise) -> UpsertOutcome:
         profile = profile_json(enterprise)
-        existing = conn.execute(select(enterprises).where(enterprises.c.id == enterprise.id)).mappings().first()
+        existing = (
+            conn.execute(select(enterprises).where(enterprises.c.id == enterprise.id)).mappings().first()
+        )
         if existing is not None and existing["profile"] == profile:
             return UpsertOutcome(_row_to_stored(existing), created=False, changed=False)
         now = datetime.now(UTC)

@@ -1,0 +1,129 @@
+"""The FastAPI app factory: ``uvicorn --factory api.app:create_app`` or ``chainmatch serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.auth import build_keyring
+from api.logs import configure_logging
+from api.metrics import Metrics
+from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.routers import chains, enterprises, health, imports, matching, regions
+from matching import __version__
+from matching.service import ChainmatchService
+from matching.settings import Settings
+
+log = logging.getLogger("chainmatch.api")
+MULTIPART_OVERHEAD = 64 * 1024
+
+DESCRIPTION = """
+Regional supply-chain matching for the Chengdu–Chongqing economic circle (成渝地区双城经济圈).
+
+Every `/v1` request carries an `X-API-Key` header. Roles: `portal` (read enterprises and matches, write
+enterprises), `analyst` (plus weight profiles and runs), `admin` (everything, including bulk import and
+deletion). Errors are RFC 9457 `application/problem+json` with field-level details.
+
+中文：成渝地区双城经济圈产业链供需匹配服务。所有 `/v1` 请求须带 `X-API-Key`；错误按 RFC 9457 返回。
+"""
+
+
+async def _poll_changes(service: ChainmatchService, interval: float) -> None:
+    """Apply other workers' writes to this worker's index every ``interval`` seconds."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(service.sync)
+        except Exception:
+            log.exception("change-log poll failed")
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: check keys, migrate and seed the store (once across workers), build the index."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    keyring = build_keyring(settings)
+    service = ChainmatchService.open(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_poll_changes(service, settings.sync_interval_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            service.close()
+
+    app = FastAPI(
+        title="chainmatch",
+        version=__version__,
+        summary="Cross-region supply-chain matching (供需对接) for the Chengdu–Chongqing economic circle",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "enterprises", "description": "Enterprise profiles and ranked partners"},
+            {"name": "matching", "description": "Ad-hoc matching"},
+            {"name": "imports", "description": "Bulk import"},
+            {"name": "regions", "description": "County-level regions"},
+            {"name": "chains", "description": "Industrial chain graph"},
+            {"name": "operations", "description": "Health, readiness, metrics"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.keyring = keyring
+    app.state.metrics = metrics = Metrics()
+
+    for module in (enterprises, matching, imports, regions, chains):
+        app.include_router(module.router, responses=COMMON_ERRORS)
+    app.include_router(health.router)
+    install_problem_handlers(app)
+
+    def limit_for(path: str) -> int:
+        if path.rstrip("/") == "/v1/imports":
+            return settings.max_import_bytes + MULTIPART_OVERHEAD
+        return settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    log.info("app ready", extra={"enterprises": service.index_size(), "keys": len(keyring)})
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI with every 4xx/5xx response documented as ``application/problem+json`` Problem."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+            if "422" in responses:
+                responses["422"]["description"] = "Invalid input, with field-level details"
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema

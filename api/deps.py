@@ -1,0 +1,57 @@
+"""Annotated dependencies: the service and the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.auth import API_KEY_HEADER, KeyRing, Principal, Role
+from api.problems import ProblemError
+from matching.service import ChainmatchService
+
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="API key; role portal, analyst or admin (CHAINMATCH_API_KEYS).",
+)
+
+
+def get_service(request: Request) -> ChainmatchService:
+    service: ChainmatchService = request.app.state.service
+    return service
+
+
+def require(role: Role) -> Callable[[Request, str | None], Principal]:
+    """A dependency admitting keys whose role is at least ``role``."""
+
+    def check(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+        keyring: KeyRing = request.app.state.keyring
+        principal = keyring.authenticate(key)
+        if principal is None:
+            raise ProblemError(
+                401,
+                "missing X-API-Key header" if not key else "unknown API key",
+                slug="unauthorized",
+                title="Unauthorized",
+                headers={"WWW-Authenticate": f'APIKey header="{API_KEY_HEADER}"'},
+            )
+        request.state.key_id = principal.key_id
+        if principal.role < role:
+            raise ProblemError(
+                403,
+                f"role {principal.role.name} may not do this; requires {role.name}",
+                slug="forbidden",
+                title="Forbidden",
+            )
+        return principal
+
+    return check
+
+
+ServiceDep = Annotated[ChainmatchService, Depends(get_service)]
+PortalKey = Annotated[Principal, Depends(require(Role.portal))]
+AnalystKey = Annotated[Principal, Depends(require(Role.analyst))]
+AdminKey = Annotated[Principal, Depends(require(Role.admin))]

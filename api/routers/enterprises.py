@@ -1,0 +1,186 @@
+"""``/v1/enterprises``: upsert, fetch, delete and list profiles; ranked suppliers and buyers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api.deps import AdminKey, PortalKey, ServiceDep
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from api.problems import NOT_FOUND, TOO_LARGE, ProblemError, ProblemFieldError
+from api.routers.matching import match_response
+from api.schemas import WEIGHTS_PATTERN, EnterpriseBody, EnterprisePage, EnterpriseRecord, MatchResponse
+from matching.profiles import ID_PATTERN
+from matching.store import StoredEnterprise
+from matching.weights import MatchFilters
+
+router = APIRouter(prefix="/v1/enterprises", tags=["enterprises"])
+
+EnterpriseIdPath = Annotated[
+    str,
+    Path(pattern=ID_PATTERN, description="Client-chosen id, [A-Za-z0-9._-]{1,64}", examples=["zy-rongbai"]),
+]
+KQuery = Annotated[int, Query(ge=1, le=100, description="How many ranked items (max 100)")]
+WeightsQuery = Annotated[
+    str | None,
+    Query(pattern=WEIGHTS_PATTERN, description="Weight profile name[:version]", examples=["default"]),
+]
+CrossRegionQuery = Annotated[
+    bool | None, Query(description="Only pairs in different counties (overrides the profile's filter)")
+]
+
+
+def record(stored: StoredEnterprise) -> EnterpriseRecord:
+    return EnterpriseRecord(
+        enterprise=stored.enterprise,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+        revision=stored.seq,
+        warnings=stored.enterprise.unit_warnings(),
+    )
+
+
+@router.put(
+    "/{enterprise_id}",
+    response_model=EnterpriseRecord,
+    summary="Upsert a full profile (idempotent)",
+    responses={201: {"model": EnterpriseRecord, "description": "Created"}, **TOO_LARGE},
+)
+def put_enterprise(
+    enterprise_id: EnterpriseIdPath,
+    body: Annotated[EnterpriseBody, Body()],
+    service: ServiceDep,
+    _key: PortalKey,
+    response: Response,
+) -> EnterpriseRecord:
+    """Store the whole profile under `enterprise_id` (replacing any previous one). `region_code` must be a
+    known county code; if only `address` is given it is resolved to one. Unknown units are kept as given and
+    reported in `warnings`. 201 when created, 200 when replaced or unchanged.
+
+    中文：按 id 写入完整企业档案（幂等）；区县代码须有效，或提供可解析的地址。"""
+    if body.id is not None and body.id != enterprise_id:
+        raise ProblemError(
+            422,
+            "body id differs from the path id",
+            slug="validation-error",
+            title="Request validation failed",
+            errors=[
+                ProblemFieldError(
+                    field="id",
+                    loc=["body", "id"],
+                    msg=f"must equal the path id {enterprise_id!r} or be omitted",
+                )
+            ],
+        )
+    outcome = service.upsert(body.to_enterprise(enterprise_id))
+    if outcome.created:
+        response.status_code = HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/enterprises/{enterprise_id}"
+    return record(outcome.stored)
+
+
+@router.get(
+    "/{enterprise_id}", response_model=EnterpriseRecord, summary="Fetch one profile", responses=NOT_FOUND
+)
+def get_enterprise(enterprise_id: EnterpriseIdPath, service: ServiceDep, _key: PortalKey) -> EnterpriseRecord:
+    """中文：查询一个企业档案。"""
+    return record(service.get(enterprise_id))
+
+
+@router.delete(
+    "/{enterprise_id}",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Delete one profile (admin)",
+    responses=NOT_FOUND,
+)
+def delete_enterprise(enterprise_id: EnterpriseIdPath, service: ServiceDep, _key: AdminKey) -> Response:
+    """中文：删除一个企业档案（仅 admin）。"""
+    service.delete(enterprise_id)
+    return Response(status_code=HTTP_204_NO_CONTENT)
+
+
+@router.get("", response_model=EnterprisePage, summary="List and filter profiles", responses=NOT_FOUND)
+def list_enterprises(
+    service: ServiceDep,
+    _key: PortalKey,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$", description="County code")] = None,
+    chain: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9_]{1,64}$", description="Chain id: profiles whose offers or needs link to it"
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Substring of id, name, park, tags or products"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400, description="Opaque cursor from next_cursor")] = None,
+) -> EnterprisePage:
+    """Profiles ordered by id. An unknown `chain` is a 404.
+
+    中文：按区县、产业链或关键词筛选企业，分页返回。"""
+    rows, more = service.list_enterprises(
+        region_code=region_code, chain=chain, q=q, after=decode_cursor(cursor), limit=limit
+    )
+    next_cursor = encode_cursor(rows[-1].enterprise.id) if more and rows else None
+    return EnterprisePage(items=[record(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{enterprise_id}/suppliers",
+    response_model=MatchResponse,
+    summary="Ranked suppliers",
+    responses=NOT_FOUND,
+)
+def suppliers(
+    request: Request,
+    enterprise_id: EnterpriseIdPath,
+    service: ServiceDep,
+    _key: PortalKey,
+    need_id: Annotated[
+        str | None,
+        Query(pattern=ID_PATTERN, description="One need; default all needs, explicit and inferred"),
+    ] = None,
+    k: KQuery = 10,
+    weights: WeightsQuery = None,
+    cross_region_only: CrossRegionQuery = None,
+) -> MatchResponse:
+    """Suppliers for one need, or for all of the enterprise's explicit and inferred needs.
+
+    中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
+    filters = _filters(service.resolve_weights(weights).filters, cross_region_only)
+    result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters)
+    return match_response(request, "suppliers", result)
+
+
+@router.get(
+    "/{enterprise_id}/buyers",
+    response_model=MatchResponse,
+    summary="Ranked likely buyers",
+    responses=NOT_FOUND,
+)
+def buyers(
+    request: Request,
+    enterprise_id: EnterpriseIdPath,
+    service: ServiceDep,
+    _key: PortalKey,
+    offer_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="One offer; default all")] = None,
+    k: KQuery = 10,
+    weights: WeightsQuery = None,
+    cross_region_only: CrossRegionQuery = None,
+) -> MatchResponse:
+    """Likely buyers of the enterprise's offers (posted needs and demand inferred from the chain graph).
+
+    中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
+    filters = _filters(service.resolve_weights(weights).filters, cross_region_only)
+    result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters)
+    return match_response(request, "buyers", result)
+
+
+def _filters(base: MatchFilters, cross_region_only: bool | None) -> MatchFilters | None:
+    if cross_region_only is None:
+        return None
+    return base.model_copy(update={"cross_region_only": cross_region_only})

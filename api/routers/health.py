@@ -1,0 +1,54 @@
+"""Health, readiness and Prometheus metrics (no API key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import ServiceDep
+from api.problems import ProblemError, problem_openapi_response
+from api.schemas import Health, Readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+def healthz() -> Health:
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: database reachable, index built",
+    responses={503: problem_openapi_response("Not ready")},
+)
+def readyz(service: ServiceDep) -> Readiness:
+    try:
+        checks = service.readiness()
+    except SQLAlchemyError:
+        raise ProblemError(
+            503, "database unreachable", slug="not-ready", title="Service Unavailable"
+        ) from None
+    if not service.index_ready:
+        raise ProblemError(503, "matching index not built yet", slug="not-ready", title="Service Unavailable")
+    return Readiness(**checks)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format",
+        }
+    },
+)
+def metrics(request: Request, service: ServiceDep) -> Response:
+    m = request.app.state.metrics
+    m.index_size.set(service.index_size())
+    m.index_seq.set(service.index_seq)
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,50 @@
+"""``POST /v1/match``: an ad-hoc need or offer in, ranked counterparts out. Nothing is stored."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import PortalKey, ServiceDep
+from api.problems import NOT_FOUND, TOO_LARGE
+from api.schemas import MatchRequest, MatchResponse, WeightsRef
+from matching.profiles import Need, Offer
+from matching.results import MatchResult
+
+router = APIRouter(prefix="/v1", tags=["matching"])
+
+
+def match_response(request: Request, kind: str, result: MatchResult) -> MatchResponse:
+    metrics = request.app.state.metrics
+    metrics.matches.labels(kind).inc()
+    metrics.match_items.labels(kind).inc(len(result.items))
+    return MatchResponse(
+        items=result.items,
+        weights=WeightsRef(
+            name=str(result.weights.get("name")), version=int(result.weights.get("version", 1))
+        ),
+        warnings=list(result.warnings),
+    )
+
+
+@router.post(
+    "/match", response_model=MatchResponse, summary="Ad-hoc match", responses={**NOT_FOUND, **TOO_LARGE}
+)
+def match(request: Request, body: MatchRequest, service: ServiceDep, _key: PortalKey) -> MatchResponse:
+    """A `need` returns ranked suppliers; an `offer` returns ranked buyers. `region_code` is the asker's
+    county (for distance and cross-region scoring); `certifications` are the asker's, for an offer query.
+
+    中文：临时查询：提交一项需求（或产品），返回排序后的供应商（或买家），不保存任何数据。"""
+    query: Need | Offer = (
+        Need.model_validate(body.need.model_dump())
+        if body.need is not None
+        else Offer.model_validate(body.offer.model_dump() if body.offer is not None else {})
+    )
+    result = service.match(
+        query,
+        region_code=body.region_code,
+        certifications=body.certifications,
+        k=body.k,
+        weights=body.weights,
+        filters=body.filters,
+    )
+    return match_response(request, "adhoc", result)

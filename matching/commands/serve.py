@@ -1,0 +1,60 @@
+"""``chainmatch serve``: run the REST API with uvicorn (the API is imported only inside the workers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matching.settings import Settings, is_loopback
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; non-loopback requires CHAINMATCH_API_KEYS")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data dir (env CHAINMATCH_DATA_DIR; default ./data)")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL (env CHAINMATCH_DATABASE_URL; default SQLite in the data dir)"),
+    ] = None,
+) -> None:
+    """Serve the REST API (uvicorn, app factory ``api.app:create_app``).
+
+    中文：启动 REST 服务。"""
+    # Workers are separate processes that read their settings from the environment.
+    if data_dir is not None:
+        os.environ["CHAINMATCH_DATA_DIR"] = str(data_dir.resolve())
+    if database_url is not None:
+        os.environ["CHAINMATCH_DATABASE_URL"] = database_url
+    os.environ["CHAINMATCH_HOST"] = host
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not settings.key_pairs() and not is_loopback(host):
+        typer.echo(
+            f"refusing to serve on non-loopback host {host!r} without CHAINMATCH_API_KEYS "
+            "(comma-separated key:role; role portal, analyst or admin)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # the app logs one JSON line per request, with its request id
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,427 @@
+"""Glue between the store and the matching engine; used by the REST API and the CLI (no web imports).
+
+Writes go to the store first, then straight into this process's engine. Other processes see them through
+the change log: :meth:`ChainmatchService.sync` applies every change with a higher sequence number than the
+last one seen (a background task calls it every 0.5 s, and matching calls it lazily). Each enterprise
+remembers the sequence of the version the engine holds, so a stale version never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from matching.chains import ChainGraph, load_graph
+from matching.errors import FieldError, InvalidInputError, NotFoundError
+from matching.imports import Format, ImportPlan, RowError, plan_import
+from matching.profiles import Enterprise, Need, Offer
+from matching.regions import RegionRegistry
+from matching.results import MatchResult
+from matching.settings import Settings
+from matching.store import EnterpriseRepository, StoredEnterprise, create_db_engine, prepare_store
+from matching.store.repository import UpsertOutcome
+from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
+
+if TYPE_CHECKING:
+    from matching.engine import MatchEngine
+
+log = logging.getLogger("chainmatch.service")
+
+WEIGHTS_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9._-]{1,64})(?::(?P<version>[0-9]{1,9}))?$")
+SEEDED_KEY = "seeded_at"
+
+
+@dataclass
+class ImportOutcome:
+    """A stored import: the parse plan (rows updated with storage results) and what was written."""
+
+    plan: ImportPlan
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncState:
+    """Index bookkeeping: last change sequence applied and when the log was last checked."""
+
+    seq: int = 0
+    checked_at: float = 0.0
+    applied: dict[str, int] = field(default_factory=dict)
+
+
+class ChainmatchService:
+    """Enterprise CRUD, imports and matching over one store and one in-memory engine."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repository: EnterpriseRepository,
+        graph: ChainGraph,
+        regions: RegionRegistry,
+        policy: Any,
+    ) -> None:
+        self.settings = settings
+        self.repository = repository
+        self.graph = graph
+        self.regions = regions
+        self.policy = policy
+        self.engine: MatchEngine | None = None
+        self._engine_lock = threading.RLock()
+        self._sync_lock = threading.Lock()
+        self._state = SyncState()
+        self._chains_of: dict[str, frozenset[str]] = {}
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, *, build_index: bool = True) -> ChainmatchService:
+        """Connect, migrate (and seed an empty store) under the start-up lock, then build the index."""
+        from matching.policy import Policy
+
+        seeds_dir = settings.seeds_dir
+        graph = load_graph(seeds_dir)
+        regions = RegionRegistry.load(seeds_dir) if seeds_dir else RegionRegistry.load()
+        policy = Policy.load(seeds_dir) if seeds_dir else Policy.load()
+        db = create_db_engine(settings.resolved_database_url())
+        service = cls(settings, EnterpriseRepository(db), graph, regions, policy)
+        prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+        if build_index:
+            service.build_index()
+        return service
+
+    def close(self) -> None:
+        self.repository.engine.dispose()
+
+    def _seed(self) -> None:
+        self.seed_if_empty()
+
+    def seed_if_empty(self) -> int:
+        """Load the seed enterprises into an empty, never-seeded store; returns how many were stored."""
+        if self.repository.get_meta(SEEDED_KEY) is not None:
+            return 0
+        stored = 0
+        if self.repository.count() == 0:
+            from matching.seed_enterprises import load_seed_enterprises
+
+            valid: list[Enterprise] = []
+            for enterprise in load_seed_enterprises(self.settings.seeds_dir):
+                try:
+                    valid.append(self.prepare(enterprise))
+                except InvalidInputError as exc:
+                    log.warning(
+                        "seed enterprise rejected",
+                        extra={"enterprise_id": enterprise.id, "reason": _describe(exc)},
+                    )
+            stored = len(self.repository.upsert_many(valid))
+            log.info("seeded store", extra={"enterprises": stored})
+        self.repository.set_meta(SEEDED_KEY, datetime.now(UTC).isoformat())
+        return stored
+
+    def build_index(self) -> None:
+        """(Re)build the engine from everything stored."""
+        from matching.engine import MatchEngine
+
+        started = time.perf_counter()
+        seq = self.repository.max_seq()
+        stored = self.repository.all_stored()
+        engine = MatchEngine.build(self.graph, self.regions, self.policy, [s.enterprise for s in stored])
+        with self._engine_lock:
+            self.engine = engine
+            self._state = SyncState(
+                seq=seq, checked_at=time.monotonic(), applied={s.enterprise.id: s.seq for s in stored}
+            )
+            self._chains_of = {s.enterprise.id: self._chains_for(s.enterprise.id) for s in stored}
+        log.info(
+            "index built",
+            extra={
+                "enterprises": len(stored),
+                "seq": seq,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+
+    @property
+    def index_ready(self) -> bool:
+        return self.engine is not None
+
+    @property
+    def index_seq(self) -> int:
+        return self._state.seq
+
+    def index_size(self) -> int:
+        with self._engine_lock:
+            return 0 if self.engine is None else len(self.engine)
+
+    # -- index maintenance ---------------------------------------------------------------------
+    def sync(self, *, force: bool = False) -> int:
+        """Apply changes other processes wrote; returns how many entries were applied.
+
+        Without ``force`` this is a no-op when the log was checked less than ``sync_interval_s`` ago.
+        """
+        if self.engine is None:
+            return 0
+        if not force and time.monotonic() - self._state.checked_at < self.settings.sync_interval_s:
+            return 0
+        if not self._sync_lock.acquire(blocking=force):
+            return 0
+        try:
+            checked = time.monotonic()
+            applied = 0
+            changes = self.repository.changes_since(self._state.seq)
+            while changes:
+                applied += len(changes)
+                ids = list(dict.fromkeys(c.enterprise_id for c in changes))
+                current = self.repository.get_many(ids)
+                latest_delete = {c.enterprise_id: c.seq for c in changes if c.op == "delete"}
+                for enterprise_id in ids:
+                    found = current.get(enterprise_id)
+                    if found is not None:
+                        self._apply(enterprise_id, found.enterprise, found.seq)
+                    else:
+                        self._apply(enterprise_id, None, latest_delete.get(enterprise_id, changes[-1].seq))
+                self._state.seq = changes[-1].seq
+                changes = self.repository.changes_since(self._state.seq)
+            self._state.checked_at = checked
+            return applied
+        finally:
+            self._sync_lock.release()
+
+    def _apply(self, enterprise_id: str, enterprise: Enterprise | None, seq: int) -> None:
+        with self._engine_lock:
+            if self.engine is None or seq <= self._state.applied.get(enterprise_id, 0):
+                return
+            try:
+                if enterprise is None:
+                    if self.engine.get(enterprise_id) is not None:
+                        self.engine.remove(enterprise_id)
+                    self._chains_of.pop(enterprise_id, None)
+                else:
+                    self.engine.upsert(enterprise)
+                    self._chains_of[enterprise_id] = self._chains_for(enterprise_id)
+            except NotFoundError:
+                pass
+            except Exception:
+                log.exception("index update failed", extra={"enterprise_id": enterprise_id, "seq": seq})
+                return
+            self._state.applied[enterprise_id] = seq
+
+    # -- enterprises ---------------------------------------------------------------------------
+    def prepare(self, enterprise: Enterprise) -> Enterprise:
+        """Domain checks before storing: the region exists, or the address resolves to one."""
+        if enterprise.region_code is not None:
+            region = self.regions.get(enterprise.region_code)
+            if region is None:
+                raise InvalidInputError(
+                    "unknown region code",
+                    [FieldError("region_code", f"unknown GB/T 2260 county code {enterprise.region_code!r}")],
+                )
+            if region.code != enterprise.region_code:
+                return enterprise.model_copy(update={"region_code": region.code})
+            return enterprise
+        resolved = self.regions.resolve_address(enterprise.address or "")
+        if resolved is None:
+            raise InvalidInputError(
+                "address does not resolve to a region",
+                [FieldError("address", "cannot resolve the address to a county; give region_code instead")],
+            )
+        return enterprise.model_copy(update={"region_code": resolved.code})
+
+    def upsert(self, enterprise: Enterprise) -> UpsertOutcome:
+        outcome = self.repository.upsert(self.prepare(enterprise))
+        if outcome.changed:
+            self._apply(enterprise.id, outcome.stored.enterprise, outcome.stored.seq)
+        return outcome
+
+    def get(self, enterprise_id: str) -> StoredEnterprise:
+        found = self.repository.get(enterprise_id)
+        if found is None:
+            raise NotFoundError("enterprise", enterprise_id)
+        return found
+
+    def delete(self, enterprise_id: str) -> None:
+        seq = self.repository.delete(enterprise_id)
+        if seq is None:
+            raise NotFoundError("enterprise", enterprise_id)
+        self._apply(enterprise_id, None, seq)
+
+    def list_enterprises(
+        self,
+        *,
+        region_code: str | None = None,
+        chain: str | None = None,
+        q: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[StoredEnterprise], bool]:
+        """A page of profiles ordered by id and whether more follow."""
+        ids: set[str] | None = None
+        if chain is not None:
+            if chain not in self.graph.chains:
+                raise NotFoundError("chain", chain)
+            self.sync()
+            with self._engine_lock:
+                ids = {eid for eid, chains in self._chains_of.items() if chain in chains}
+        rows = self.repository.page(region_code=region_code, ids=ids, q=q, after=after, limit=limit + 1)
+        return rows[:limit], len(rows) > limit
+
+    def _chains_for(self, enterprise_id: str) -> frozenset[str]:
+        """Chains whose nodes (or their categories) the indexed offers and needs of an enterprise link to."""
+        assert self.engine is not None
+        index = self.engine.index
+        state = index.enterprises.get(enterprise_id)
+        if state is None:
+            return frozenset()
+        rows = [index.offers.rows[r] for r in state.offer_rows] + [
+            index.needs.rows[r] for r in state.need_rows
+        ]
+        chains: set[str] = set()
+        for row in rows:
+            for node_id in row.links.head_nodes():
+                for nid in (node_id, *self.graph.ancestors(node_id)):
+                    chains.update(self.graph.node_chains.get(nid, ()))
+        return frozenset(chains)
+
+    # -- imports -------------------------------------------------------------------------------
+    def import_bytes(
+        self,
+        data: bytes,
+        *,
+        filename: str | None,
+        content_type: str | None = None,
+        fmt: Format | None = None,
+        dry_run: bool = False,
+    ) -> ImportOutcome:
+        """Parse and store an upload; rows of profiles that fail to store are reported as rejected."""
+        plan = plan_import(
+            data,
+            filename=filename,
+            content_type=content_type,
+            fmt=fmt,
+            check=self.prepare,
+            max_rows=self.settings.max_import_rows,
+        )
+        outcome = ImportOutcome(plan)
+        if dry_run or not plan.enterprises:
+            return outcome
+        results = self.repository.upsert_many([p.enterprise for p in plan.enterprises])
+        for result in results:
+            stored = result.stored
+            if result.changed:
+                self._apply(stored.enterprise.id, stored.enterprise, stored.seq)
+            bucket = (
+                outcome.created
+                if result.created
+                else outcome.updated
+                if result.changed
+                else outcome.unchanged
+            )
+            bucket.append(stored.enterprise.id)
+        return outcome
+
+    # -- matching ------------------------------------------------------------------------------
+    def resolve_weights(self, spec: str | None) -> WeightProfile:
+        """A weight profile from ``name[:version]``; only ``default`` (version 1) exists for now."""
+        if spec is None or spec == "":
+            return DEFAULT_PROFILE
+        match = WEIGHTS_SPEC.match(spec)
+        if match is None:
+            raise InvalidInputError("bad weights", [FieldError("weights", "use name or name:version")])
+        name, version = match.group("name"), match.group("version")
+        if name == DEFAULT_PROFILE.name and (version is None or int(version) == DEFAULT_PROFILE.version):
+            return DEFAULT_PROFILE
+        raise NotFoundError("weight profile", spec)
+
+    def _engine(self) -> MatchEngine:
+        if self.engine is None:
+            raise RuntimeError("the matching index is not built")
+        return self.engine
+
+    def suppliers_for(
+        self,
+        enterprise_id: str,
+        need_id: str | None,
+        *,
+        k: int,
+        weights: str | None,
+        filters: MatchFilters | None = None,
+    ) -> MatchResult:
+        profile = self.resolve_weights(weights)
+        self.sync()
+        with self._engine_lock:
+            return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
+
+    def buyers_for(
+        self,
+        enterprise_id: str,
+        offer_id: str | None,
+        *,
+        k: int,
+        weights: str | None,
+        filters: MatchFilters | None = None,
+    ) -> MatchResult:
+        profile = self.resolve_weights(weights)
+        self.sync()
+        with self._engine_lock:
+            return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
+
+    def match(
+        self,
+        query: Need | Offer,
+        *,
+        region_code: str | None,
+        certifications: Iterable[str] | None,
+        k: int,
+        weights: str | None,
+        filters: MatchFilters | None = None,
+    ) -> MatchResult:
+        profile = self.resolve_weights(weights)
+        if region_code is not None and region_code not in self.regions:
+            raise InvalidInputError(
+                "unknown region code",
+                [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
+            )
+        self.sync()
+        with self._engine_lock:
+            return self._engine().match(
+                query,
+                region_code=region_code,
+                certifications=list(certifications or []),
+                k=k,
+                weights=profile,
+                filters=filters,
+            )
+
+    def readiness(self) -> dict[str, Any]:
+        """Checks for ``/readyz``: database reachable, index built; raises when the database is down."""
+        self.repository.ping()
+        return {
+            "database": "ok",
+            "index": "ok" if self.index_ready else "building",
+            "index_seq": self.index_seq,
+            "enterprises": self.index_size(),
+        }
+
+
+def _describe(exc: InvalidInputError) -> str:
+    return "; ".join(f"{e.loc}: {e.msg}" for e in exc.errors) or str(exc)
+
+
+def describe_row_errors(errors: Sequence[RowError]) -> str:
+    return "; ".join(f"{e.field}: {e.reason}" for e in errors)
+
+
+def default_settings(data_dir: Path | None = None, database_url: str | None = None) -> Settings:
+    """Settings from the environment with optional overrides (for commands)."""
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)

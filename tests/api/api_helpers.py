@@ -1,0 +1,46 @@
+"""Shared helpers for the API tests: keys per role, problem assertions, profile bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEYS = {
+    "portal": "portal-key-for-tests-0001",
+    "analyst": "analyst-key-for-tests-0002",
+    "admin": "admin-key-for-tests-0003",
+}
+API_KEYS = ",".join(f"{key}:{role}" for role, key in KEYS.items())
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"X-API-Key": KEYS[role]}
+
+
+PORTAL, ANALYST, ADMIN = auth("portal"), auth("analyst"), auth("admin")
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 problem response with ``status`` and return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def error_fields(body: dict[str, Any]) -> set[str]:
+    return {e["field"] for e in body.get("errors") or []}
+
+
+def enterprise(eid: str = "t-ent", **overrides: Any) -> dict[str, Any]:
+    """A valid profile body."""
+    body: dict[str, Any] = {
+        "name": "测试企业",
+        "region_code": "520303",
+        "offers": [{"id": "o1", "product": "硫酸锰", "capacity": {"value": 2.0, "unit": "万吨/年"}}],
+        "needs": [],
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,108 @@
+"""Fixtures: real apps on a temp SQLite data dir, and on PostgreSQL when CHAINMATCH_TEST_DATABASE_URL is set.
+
+Each PostgreSQL-backed test gets its own schema (``search_path``), dropped afterwards, so runs never collide.
+The chain graph and seed enterprises come from ``tests/api/seeds`` (a small set in the real seed format);
+regions come from the repository's ``seeds/regions.yaml`` and the ``cpca`` package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from matching.settings import Settings  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO_SEEDS = HERE.parent.parent / "seeds"
+PG_URL = os.environ.get("CHAINMATCH_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
+
+from tests.api.api_helpers import API_KEYS  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def seeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("seeds")
+    shutil.copytree(HERE / "seeds", root, dirs_exist_ok=True)
+    shutil.copy(REPO_SEEDS / "regions.yaml", root / "regions.yaml")
+    return root
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``None`` (SQLite in the data dir) or a PostgreSQL URL bound to a fresh schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    assert PG_URL is not None
+    schema = f"cm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _pg_schema_url(PG_URL, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_settings(data_dir: Path, seeds_dir: Path, database_url: str | None) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "api_keys": API_KEYS,
+            "seeds_dir": seeds_dir,
+            "log_level": "WARNING",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
+    """Start apps (lifespan included) that are shut down at teardown."""
+    clients: list[TestClient] = []
+
+    def factory(**overrides: Any) -> TestClient:
+        client = TestClient(create_app(make_settings(**overrides)), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in reversed(clients):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()

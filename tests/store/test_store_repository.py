@@ -1,0 +1,105 @@
+"""The store: migrations, the repository and its change log, concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+
+from alembic import command
+from sqlalchemy import Engine, inspect
+
+from matching.profiles import Enterprise
+from matching.store import EnterpriseRepository, prepare_store
+from matching.store.migrate import alembic_config, current_revision, head_revision
+
+
+def _ent(eid: str, name: str = "测试企业", region: str = "500102", product: str = "己二酸") -> Enterprise:
+    return Enterprise.model_validate(
+        {"id": eid, "name": name, "region_code": region, "offers": [{"id": "o1", "product": product}]}
+    )
+
+
+def test_migrations_reach_head_and_roundtrip(db: Engine) -> None:
+    prepare_store(db)
+    assert current_revision(db) == head_revision() == "0001"
+    tables = set(inspect(db).get_table_names())
+    assert {"enterprises", "enterprise_changes", "store_meta", "alembic_version"} <= tables
+    prepare_store(db)  # idempotent
+    with db.connect() as conn:
+        command.downgrade(alembic_config(conn), "base")
+        conn.commit()
+    assert "enterprises" not in set(inspect(db).get_table_names())
+    prepare_store(db)
+    assert current_revision(db) == "0001"
+
+
+def test_upsert_get_delete_and_change_log(db: Engine) -> None:
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    first = repo.upsert(_ent("a"))
+    assert first.created and first.changed and first.stored.seq == 1
+    same = repo.upsert(_ent("a"))
+    assert not same.created and not same.changed and same.stored.seq == 1
+    renamed = repo.upsert(_ent("a", name="新名"))
+    assert renamed.changed and renamed.stored.seq == 2
+    assert renamed.stored.created_at == first.stored.created_at
+    assert renamed.stored.updated_at >= first.stored.updated_at
+    stored = repo.get("a")
+    assert stored is not None and stored.enterprise.name == "新名"
+    assert repo.delete("a") == 3
+    assert repo.delete("a") is None
+    assert repo.get("a") is None
+    assert [(c.seq, c.enterprise_id, c.op) for c in repo.changes_since(0)] == [
+        (1, "a", "upsert"), (2, "a", "upsert"), (3, "a", "delete"),
+    ]  # fmt: skip
+    assert [c.seq for c in repo.changes_since(2)] == [3]
+    assert repo.max_seq() == 3
+
+
+def test_page_filters_and_escaping(db: Engine) -> None:
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    repo.upsert_many([_ent("b", name="乙_公司"), _ent("a", name="甲100%", region="520303"), _ent("c")])
+    assert [s.enterprise.id for s in repo.page(limit=10)] == ["a", "b", "c"]
+    assert [s.enterprise.id for s in repo.page(after="a", limit=1)] == ["b"]
+    assert [s.enterprise.id for s in repo.page(region_code="520303")] == ["a"]
+    assert [s.enterprise.id for s in repo.page(q="100%")] == ["a"]
+    assert [s.enterprise.id for s in repo.page(q="_")] == ["b"]
+    assert [s.enterprise.id for s in repo.page(q="己二")] == ["a", "b", "c"]
+    assert [s.enterprise.id for s in repo.page(ids={"c", "a"}, after="a")] == ["c"]
+    assert repo.page(ids=set()) == []
+    assert repo.count() == 3
+
+
+def test_meta(db: Engine) -> None:
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    assert repo.get_meta("k") is None
+    repo.set_meta("k", "v1")
+    repo.set_meta("k", "v2")
+    assert repo.get_meta("k") == "v2"
+
+
+def test_concurrent_writers_get_unique_increasing_sequences(db: Engine) -> None:
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        try:
+            for i in range(15):
+                repo.upsert(_ent(f"w{worker}-{i % 5}", name=f"名{i}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    seqs = [c.seq for c in repo.changes_since(0)]
+    assert len(seqs) == 60 and seqs == sorted(set(seqs))
+    stored = {s.enterprise.id: s for s in repo.all_stored()}
+    assert len(stored) == 20
+    assert all(stored[f"w{w}-{k}"].enterprise.name == f"名{k + 10}" for w in range(4) for k in range(5))
+    assert max(s.seq for s in stored.values()) == seqs[-1]
