@@ -17,7 +17,7 @@ def _instructions() -> list[tuple[str, str]]:
 def test_multi_stage_build() -> None:
     stages = [arg for op, arg in _instructions() if op == "FROM"]
     assert len(stages) >= 2
-    assert any("COPY" == op and "--from=" in arg for op, arg in _instructions())
+    assert any(op == "COPY" and "--from=" in arg for op, arg in _instructions())
 
 
 def test_runs_as_non_root_in_final_stage() -> None:
