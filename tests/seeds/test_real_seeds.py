@@ -11,9 +11,9 @@ import pytest
 
 from matching.chains import ChainGraph, default_seeds_dir, load_graph, normalise_term
 from matching.seeds_check import SeedReport, check_seeds
+from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
 
 TERMS_DIR = Path(__file__).resolve().parent / "terms"
-SHARED_SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 
 @cache
@@ -54,11 +54,11 @@ def test_term_lists_exist_for_all_documents() -> None:
     assert len({term for _, term, _, _ in _term_rows()}) >= 200
 
 
-@pytest.mark.skipif(not SHARED_SEEDS.is_dir(), reason="shared/seeds not beside the repository")
+@requires_source_docs
 def test_every_listed_term_occurs_in_its_document() -> None:
     missing = []
     for file, term, doc, _ in _term_rows():
-        text = (SHARED_SEEDS / doc).read_text(encoding="utf-8")
+        text = (SOURCE_DOCS_DIR / doc).read_text(encoding="utf-8")
         if term not in text:
             missing.append(f"{file}: {term!r} not in {doc}")
     assert not missing, "\n".join(missing)

@@ -17,8 +17,7 @@ from matching.regions import RegionRegistry
 from matching.seed_enterprises import SeedEnterpriseError, load_seed_enterprises
 from matching.seeds_check import linked_nodes
 from matching.sources import SOURCE_DOCS
-
-DOCS_DIR = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +91,7 @@ def test_the_documents_named_firms_are_all_present(enterprises: list[Enterprise]
     assert not missing, missing
 
 
+@requires_source_docs
 def test_capacities_only_where_the_cited_document_states_them(enterprises: list[Enterprise]) -> None:
     stated = []
     for e in enterprises:
@@ -100,7 +100,7 @@ def test_capacities_only_where_the_cited_document_states_them(enterprises: list[
                 continue
             where = f"{e.id}/{o.id}"
             assert e.source is not None and e.source.doc in SOURCE_DOCS, f"{where}: capacity, no document"
-            text = _norm((DOCS_DIR / e.source.doc).read_text(encoding="utf-8"))
+            text = _norm((SOURCE_DOCS_DIR / e.source.doc).read_text(encoding="utf-8"))
             stated_as = f"{o.capacity.value:g}{_norm(o.capacity.unit).split('/')[0]}"  # e.g. 150万吨
             assert stated_as in text, f"{where}: {stated_as} not in {e.source.doc}"
             stated.append(e.id)
