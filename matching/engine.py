@@ -3,6 +3,12 @@
 Candidates come from chain-graph blocking (offers posted at the need's node, its specialisations and
 categories, or at the inputs of what the buyer makes) united with a sparse text top-n
 (``sparse_dot_topn.sp_matmul_topn``), so a query never scores every offer.
+
+A pair's product component is its best graph relation (see :mod:`matching.relations`); a need that names
+a purpose (``X用Y``) also scores inputs of X and combines both confirmations; siblings count in proportion
+to their text similarity; a pair the graph does not relate is kept on strong text alone (discounted when
+both sides are on the graph), unless the need is already served by the very product it asks for. Only a
+confident clash of families (material against equipment, service, consumer goods) rules a pair out.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ import polars as pl
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
-from matching.chains import ChainGraph
+from matching.chains import ChainGraph, NodeKind
 from matching.errors import InvalidInputError, NotFoundError
 from matching.explain import SummaryParts, region_label, summary_zh
 from matching.filters import PairFilter, certification_keys
 from matching.index import EntState, ItemRow, MatchIndex, frames_to_profiles, profiles_to_frames
-from matching.linking import ItemLinks, compatible
+from matching.linking import EQUIPMENT, SERVICE, ItemLinks, Link, compatible
 from matching.profiles import Enterprise, Need, Offer, Quantity
 from matching.relations import Relation
 from matching.results import Explanation, MatchItem, MatchResult, Party
@@ -34,7 +40,7 @@ from matching.scoring import (
     policy_component,
     weighted,
 )
-from matching.text import shared_terms
+from matching.text import item_text, shared_terms
 from matching.weights import COMPONENTS, DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
@@ -42,7 +48,13 @@ __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
 TEXT_TOP_N = 50
 TEXT_CANDIDATE_MIN = 0.05
 TEXT_RELATION_MIN = 0.3
-TEXT_RELATION_FACTOR = 0.5
+TEXT_RELATION_FACTOR = 0.5  # one side names no graph node: the text decides
+LINKED_TEXT_FACTOR = 0.25  # both sides are on the graph yet unrelated: text alone, discounted
+HEAD_NOT_FOR_USE = 0.9  # the named kind, but not known as an input of the named purpose
+SERVED = 0.8  # a demand with a same/specialisation pair this strong needs no text-only look-alikes
+OUTSIDE_REFINEMENT = 0.8  # another kind of the need's head than the kind its description names
+SIBLING_TEXT_MIN = 0.05
+SIBLING_TEXT_FULL = 0.35  # a sibling counts fully once the texts are this similar
 QUERY_ID = "(query)"
 QUERY_NAME = "临时查询"
 
@@ -92,6 +104,7 @@ class _Pair:
     product: float
     relation: Relation | None
     demand_vec: VecRef
+    text_factor: float = TEXT_RELATION_FACTOR  # product = factor × text when there is no graph relation
     text: float = 0.0
     components: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
@@ -240,9 +253,8 @@ class MatchEngine:
         Offer query meets needs that require certifications).
         """
         side = _Side(QUERY_ID, QUERY_NAME, region_code, NO_STANDING, certification_keys(certifications or []))
-        text = f"{query.product} {query.description or ''}"
-        vec = self.index.text.transform([text])
-        tokens = self.index.text.tokens(text)
+        vec = self.index.text.transform([item_text(query.product, query.description)])
+        tokens = self.index.text.tokens(f"{query.product} {query.description or ''}")
         links = self.index.linker.link(query.product, query.description)
         warnings: list[str] = []
         if isinstance(query, Need):
@@ -318,11 +330,10 @@ class MatchEngine:
         nodes: set[str] = set()
         if d.use_node is not None:
             nodes = {o for o, r in rel.use[d.use_node].items() if r.kind == "input"}
-        elif d.links.head:
+        else:
             for lk in d.links.head:
                 nodes.update(rel.head[lk.node_id])
-        else:
-            for lk in d.links.use:
+            for lk in d.links.use:  # 扩链剂（TPU用）: what goes into TPU, as well as the named kind
                 nodes.update(rel.use[lk.node_id])
         rows: set[int] = set()
         for n in nodes:
@@ -352,11 +363,10 @@ class MatchEngine:
             for u in rel.rev_use.get(x, ()):
                 need_rows.update(needs.use_postings.get(u, ()))
             for u in rel.rev_use1.get(x, ()):
-                for r in self.index.offers.head_postings.get(u, ()):
-                    row = self.index.offers.rows[r]
-                    conf = max(lk.confidence for lk in row.links.head if lk.node_id == u)
-                    key = (row.enterprise_id, u)
-                    inferred[key] = max(inferred.get(key, 0.0), conf)
+                self._collect_makers(u, inferred)
+        for u in self._equipment_uses(s):  # a kiln for 正极材料: every cathode maker may buy one
+            for made in (u, *self.index.graph.descendants(u)):
+                self._collect_makers(made, inferred)
         vec = query_vec if s.vec[0] == "query" else self.index.offers.matrix[s.vec[1]]
         if vec is not None:
             need_rows.update(self._text_top(vec, needs.matrix_t))
@@ -374,44 +384,122 @@ class MatchEngine:
                 pairs.append(pair)
         return pairs
 
+    def _collect_makers(self, node: str, inferred: dict[tuple[str, str], float]) -> None:
+        """Enterprises offering ``node`` (they make it, so they consume its inputs), best confidence."""
+        for r in self.index.offers.head_postings.get(node, ()):
+            row = self.index.offers.rows[r]
+            conf = max(lk.confidence for lk in row.links.head if lk.node_id == node)
+            key = (row.enterprise_id, node)
+            inferred[key] = max(inferred.get(key, 0.0), conf)
+
+    def _equipment_uses(self, s: _Supply) -> tuple[str, ...]:
+        """What an equipment or service offer is for: its use links and what its nodes' names say."""
+        if s.links.family not in (EQUIPMENT, SERVICE):
+            return ()
+        uses = [lk.node_id for lk in s.links.use]
+        for lk in s.links.head:
+            uses.extend(u for u in self.index.linker.equipment_use(lk.node_id) if u not in uses)
+        return tuple(uses)
+
     def _relate(self, s: _Supply, d: _Demand) -> _Pair | None:
-        """The best product relation of a pair, or ``None`` when the pair can never match."""
-        if s.party.id == d.party.id or not compatible(s.links.family, d.links.family):
+        """The best product relation of a pair, or ``None`` when the pair can never match.
+
+        Only a confident clash of families (material against equipment, service or consumer goods) rules
+        a pair out; pairs without a graph relation are kept for the text to decide.
+        """
+        if s.party.id == d.party.id:
+            return None
+        if not compatible(s.links.family, d.links.family) and s.links.confident and d.links.confident:
             return None
         rel = self.index.relations
-        best: tuple[float, Relation] | None = None
         if d.use_node is not None:
-            umap = rel.use[d.use_node]
-            for lo in s.links.head:
-                r = umap.get(lo.node_id)
-                if r is None or r.kind != "input":
-                    continue
-                if lo.node_id in d.party.made_nodes or lo.node_id in d.party.need_cover:
-                    continue  # self-supplied, or asked for (with its conditions) by an explicit need
-                score = r.score * lo.confidence * d.use_conf
-                if best is None or score > best[0]:
-                    best = (score, r)
-            if best is None:
-                return None
-            via = best[1].path[-2]
-            return _Pair(s, d, best[0], best[1], ("node", self._node_pos[via]))
-        targets = [(lk, rel.head[lk.node_id]) for lk in d.links.head] or [
-            (lk, rel.use[lk.node_id]) for lk in d.links.use
-        ]
-        for ln, rmap in targets:
-            for lo in s.links.head:
-                r = rmap.get(lo.node_id)
-                if r is None:
-                    continue
-                score = r.score * lo.confidence * ln.confidence
-                if best is None or score > best[0]:
-                    best = (score, r)
+            return self._relate_inferred(s, d)
         assert d.vec is not None
-        if best is not None:
-            return _Pair(s, d, best[0], best[1], d.vec)
-        if s.links.head and targets:
-            return None  # both sides are on the graph and unrelated
-        return _Pair(s, d, 0.0, None, d.vec)  # decided by text similarity once cosines are known
+        head = self._best_head(s, d)
+        use = _best(d.links.use, s.links.head, rel.use)
+        if head is not None and use is not None:
+            # Named kind and an input of the named purpose: two independent confirmations (noisy-or).
+            score = 1.0 - (1.0 - head[0]) * (1.0 - use[0])
+            return _Pair(s, d, score, head[1] if head[0] >= use[0] else use[1], d.vec)
+        if head is not None:
+            factor = HEAD_NOT_FOR_USE if d.links.use else 1.0
+            return _Pair(s, d, head[0] * factor, head[1], d.vec)
+        if use is not None and self._use_alone(d.links):
+            return _Pair(s, d, use[0], use[1], d.vec)
+        sibling = self._sibling(s, d)
+        if sibling is not None:
+            return _Pair(s, d, sibling[0], sibling[1], d.vec)
+        linked = bool(s.links.head and (d.links.head or d.links.use))
+        # Both sides on the graph and unrelated: only a strong text overlap may still propose the pair.
+        return _Pair(s, d, 0.0, None, d.vec, text_factor=LINKED_TEXT_FACTOR if linked else TEXT_RELATION_FACTOR)
+
+    def _best_head(self, s: _Supply, d: _Demand) -> tuple[float, Relation] | None:
+        """Best head relation; when the need also names a specialisation of its own head (动力电池电芯,
+        described as 磷酸铁锂电芯), offers reached only through the broader head are substitutes."""
+        graph = self.index.graph
+        nodes = {lk.node_id for lk in d.links.head}
+        refined = [lk for lk in d.links.head if nodes & set(graph.ancestors(lk.node_id))]
+        if not refined:
+            return _best(d.links.head, s.links.head, self.index.relations.head)
+        narrow = _best(refined, s.links.head, self.index.relations.head)
+        broad = _best([lk for lk in d.links.head if lk not in refined], s.links.head,
+                      self.index.relations.head)
+        if broad is not None:
+            broad = (broad[0] * OUTSIDE_REFINEMENT, broad[1])
+        candidates = [b for b in (narrow, broad) if b is not None]
+        return max(candidates, key=lambda b: b[0]) if candidates else None
+
+    def _use_alone(self, links: ItemLinks) -> bool:
+        """Whether an input of the named purpose may match without being the named kind: yes when the
+        product itself names the purpose (扩链剂（TPU用）) and the kind is vague (a category, or linked
+        only by text), or names no kind at all; a purpose read from the description only re-ranks."""
+        if not any(lk.method != "description" for lk in links.use):
+            return False
+        graph = self.index.graph
+        return all(
+            lk.method in ("text", "partial") or graph.nodes[lk.node_id].kind == NodeKind.category
+            for lk in links.head
+        )
+
+    def _sibling(self, s: _Supply, d: _Demand) -> tuple[float, Relation] | None:
+        best: tuple[float, Relation] | None = None
+        for ln in d.links.head:
+            for lo in s.links.head:
+                r = self.index.relations.sibling(lo.node_id, ln.node_id)
+                if r is not None:
+                    score = r.score * lo.confidence * ln.confidence
+                    if best is None or score > best[0]:
+                        best = (score, r)
+        return best
+
+    def _relate_inferred(self, s: _Supply, d: _Demand) -> _Pair | None:
+        assert d.use_node is not None
+        rel = self.index.relations
+        best: tuple[float, Relation] | None = None
+        umap = rel.use[d.use_node]
+        for lo in s.links.head:
+            r = umap.get(lo.node_id)
+            if r is None or r.kind != "input":
+                continue
+            if lo.node_id in d.party.made_nodes or lo.node_id in d.party.need_cover:
+                continue  # self-supplied, or asked for (with its conditions) by an explicit need
+            score = r.score * lo.confidence * d.use_conf
+            if best is None or score > best[0]:
+                best = (score, r)
+        uses = self._equipment_uses(s)
+        if best is None and uses:
+            for lo in s.links.head:
+                r = rel.equipment_for(lo.node_id, uses, d.use_node)
+                if r is not None and lo.node_id not in d.party.need_cover:
+                    score = r.score * lo.confidence * d.use_conf
+                    if best is None or score > best[0]:
+                        best = (score, r)
+            if best is not None:
+                return _Pair(s, d, best[0], best[1], ("node", self._node_pos[d.use_node]))
+        if best is None:
+            return None
+        via = best[1].path[-2]
+        return _Pair(s, d, best[0], best[1], ("node", self._node_pos[via]))
 
     # -- scoring and ranking ------------------------------------------------------------------------
 
@@ -442,12 +530,16 @@ class MatchEngine:
                 if p.relation is None:
                     if p.text < TEXT_RELATION_MIN:
                         continue
-                    p.product = TEXT_RELATION_FACTOR * p.text
+                    p.product = p.text_factor * p.text
+                elif p.relation.kind == "sibling":
+                    if p.text < SIBLING_TEXT_MIN:
+                        continue
+                    p.product *= min(1.0, p.text / SIBLING_TEXT_FULL)
                 self._score(p, profile)
                 if p.score >= pfilter.min_score:
                     kept.append(p)
             pairs = kept
-        pairs = _dedupe(pairs)
+        pairs = _dedupe(_drop_needless_text_pairs(pairs))
         pairs.sort(key=_Pair.sort_key)
         top = pairs[:k]
         items = [self._item(rank, p, pfilter) for rank, p in enumerate(top, start=1)]
@@ -532,7 +624,7 @@ class MatchEngine:
         if rel is not None:
             offer_label = graph.nodes[rel.path[0]].name
             need_label = graph.nodes[rel.path[-1]].name
-            via = graph.nodes[rel.path[-2]].name if rel.kind == "input_2hop" else None
+            via = graph.nodes[rel.path[-2]].name if rel.kind in ("input_2hop", "sibling") else None
         else:
             offer_label, need_label, via = s.product, d.product, None
         summary = summary_zh(SummaryParts(
@@ -570,6 +662,36 @@ class MatchEngine:
         if node_id not in self._node_tokens:
             self._node_tokens[node_id] = self.index.text.tokens(self.index.linker.node_text(node_id))
         return self._node_tokens[node_id]
+
+
+def _best(
+    need_links: Sequence[Link], offer_links: Sequence[Link], maps: dict[str, dict[str, Relation]]
+) -> tuple[float, Relation] | None:
+    """The best relation score (× both confidences) of any need link to any offer link."""
+    best: tuple[float, Relation] | None = None
+    for ln in need_links:
+        rmap = maps[ln.node_id]
+        for lo in offer_links:
+            r = rmap.get(lo.node_id)
+            if r is not None:
+                score = r.score * lo.confidence * ln.confidence
+                if best is None or score > best[0]:
+                    best = (score, r)
+    return best
+
+
+def _drop_needless_text_pairs(pairs: list[_Pair]) -> list[_Pair]:
+    """Text-only pairs are a fallback: drop them for a demand the graph already serves with the very
+    product asked for (a same-node or specialisation hit), where they only add look-alikes."""
+    served = {
+        _demand_key(p) for p in pairs
+        if p.relation is not None and p.relation.kind in ("same", "specialisation") and p.product >= SERVED
+    }
+    return [p for p in pairs if p.relation is not None or _demand_key(p) not in served]
+
+
+def _demand_key(p: _Pair) -> tuple[str, str, str]:
+    return (p.demand.party.id, p.demand.need_id or "", p.demand.use_node or "")
 
 
 def _unit_warning(where: str, unit: str) -> str:

@@ -33,9 +33,9 @@ class SummaryParts:
     supplier_name: str
     offer_label: str
     buyer_name: str
-    relation: str  # same | specialisation | generalisation | input | input_2hop | text
+    relation: str  # same | specialisation | generalisation | input | input_2hop | sibling | equipment_for | text
     need_label: str  # the need's node (or product text for text relations)
-    via_label: str | None  # 2-hop intermediate
+    via_label: str | None  # 2-hop intermediate, or the shared category of siblings
     inferred: bool
     distance_km: float | None
 
@@ -53,6 +53,11 @@ def summary_zh(p: SummaryParts) -> str:
         why = f"是{p.buyer_name}生产{p.need_label}所需的原料（推断需求）"
     elif p.relation == "input":
         why = f"是{p.buyer_name}所需{p.need_label}的原料"
+    elif p.relation == "sibling":
+        kind = f"同属{p.via_label}" if p.via_label else "同类"
+        why = f"与{p.buyer_name}所需的{p.need_label}{kind}，可作替代"
+    elif p.relation == "equipment_for":
+        why = f"可用于{p.buyer_name}生产{p.need_label}（推断需求）"
     elif p.relation == "input_2hop":
         via = f"（经{p.via_label}）" if p.via_label else ""
         why = f"是{p.buyer_name}所需{p.need_label}的上游原料{via}"

@@ -22,7 +22,7 @@ from matching.linking import ItemLinks, Linker
 from matching.profiles import Enterprise, Need, Offer, Quantity
 from matching.relations import RelationIndex
 from matching.scoring import RegionLookup, standing_component
-from matching.text import TextModel
+from matching.text import TextModel, item_text
 
 ENTERPRISE_SCHEMA: dict[str, Any] = {
     "id": pl.String, "name": pl.String, "credit_code": pl.String, "region_code": pl.String,
@@ -227,7 +227,7 @@ class MatchIndex:
         """Full (re)build: refit TF-IDF on the profile corpus plus node texts, re-link, re-index."""
         items: list[Offer | Need] = [o for e in enterprises for o in e.offers]
         items += [n for e in enterprises for n in e.needs]
-        corpus = [f"{item.product} {item.description or ''}" for item in items]
+        corpus = [item_text(item.product, item.description) for item in items]
         corpus += [self.linker.node_text(n) for n in self.linker.node_ids]
         self.text = TextModel(self.linker.terms()).fit(corpus)
         self.linker.fit_text(self.text)
@@ -317,7 +317,7 @@ class MatchIndex:
 
 
 def _item_text(row: ItemRow) -> str:
-    return f"{row.product} {row.description or ''}"
+    return item_text(row.product, row.description)
 
 
 def _index_columns(rows: Sequence[ItemRow]) -> dict[str, pl.Series]:

@@ -5,12 +5,21 @@ what the kiln is for. Linking therefore
 
 1. splits the product text into a *head* span and *use* spans (``X用Y``, ``用于X的Y``, ``Y（X用）``,
    ``X原料``);
-2. finds dictionary terms (longest first; a term inside a longer match does not count separately);
+2. finds dictionary terms (longest first; a term inside a longer match does not count separately; a term
+   followed by 级 is a grade such as 电池级 or API级, not a product; in descriptions, ASCII terms of three
+   characters or fewer are ignored because they are too often common words);
 3. decides the text's *family* (material, equipment, service, consumer) from whatever ends last in the head
    span: a matched node or a cue word such as 设备 / 窑炉 / 检测 / 服务 / 回收 / 充电宝;
-4. keeps head matches of that family as ``head`` links; other matches become ``use`` links (context: what
+4. picks the *head noun*: the last matched term of the head span. An earlier term that is neither a
+   specialisation nor a category of it is a modifier: it becomes a ``use`` link when the head is one of
+   its inputs (正极浆料粘结剂) and is dropped otherwise (钛合金 in 钛合金螺栓). Unmatched trailing text
+   that ends in an ingredient noun (电解液溶质) turns the whole phrase into a use phrase; other unmatched
+   trailing text that appears inside other nodes' terms (集流体 in 正极集流体铝箔) is the head noun;
+5. keeps head matches of that family as ``head`` links; other matches become ``use`` links (context: what
    the buyer makes, or what the equipment is for);
-5. falls back to TF-IDF similarity against node texts (name, synonyms, description) when the product names
+6. adds description terms that specialise or are siblings of a product head (动力电池电芯 described as
+   方形磷酸铁锂电芯) as extra head links;
+7. falls back to TF-IDF similarity against node texts (name, synonyms, description) when the product names
    no node, with a lower confidence and only within the text's family.
 """
 
@@ -20,6 +29,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,12 +54,21 @@ CONSUMER_CUES: tuple[str, ...] = (
 )
 # Trailing words saying "inputs for the preceding product": 磷酸锰铁锂原料 → the buyer makes 磷酸锰铁锂.
 INPUT_SUFFIXES: tuple[str, ...] = ("原材料", "原料", "辅料", "配套材料")
+# Head nouns saying "an ingredient of the preceding product": 电解液溶质 → an input of 电解液.
+INGREDIENT_NOUNS: tuple[str, ...] = (
+    "溶质", "溶剂", "添加剂", "助剂", "粘结剂", "黏结剂", "导电剂", "原料", "原材料", "辅料", "配料",
+)
 # 用 is a use marker unless it is part of one of these words.
 _NOT_USE_BEFORE = set("费作信利采使适常试应通")
 _NOT_USE_AFTER = set("户途")
 _PAREN = re.compile(r"\(([^()]*)\)")
 _ASCII_WORD = re.compile(r"[0-9a-z]")
 _CLAUSE = re.compile(r"[，。；,;！!？?\n]")
+# Description clauses also split at coordinations: 高压线束及低压整车线束 names two products.
+_COORD = re.compile(r"[、/]|以及|及|和|与|或")
+_CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+_GRADE_SUFFIX = "级"
+SHORT_ASCII_MAX = 3
 
 HEAD_CONFIDENCE = 1.0
 SHARED_TERM_CONFIDENCE = 0.9
@@ -58,6 +77,9 @@ DESCRIPTION_CONFIDENCE = 0.7
 FALLBACK_MAX_CONFIDENCE = 0.7
 FALLBACK_MIN_COSINE = 0.22
 USE_INPUT_BOOST = 0.15
+TAIL_HEAD_CONFIDENCE = 0.85  # an unmatched head noun found inside other nodes' terms (集流体)
+TAIL_MAX_NODES = 12
+SECONDARY_CONFIDENCE = 0.85  # a description term naming a sibling of the product's node
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,7 @@ class ItemLinks:
     family: str | None
     head: tuple[Link, ...]
     use: tuple[Link, ...]
+    confident: bool = True  # False when the family comes only from the TF-IDF fallback
 
     def head_nodes(self) -> list[str]:
         return [lk.node_id for lk in self.head]
@@ -129,6 +152,7 @@ class Linker:
         self.family: dict[str, str] = {nid: self._node_family(nid) for nid in graph.nodes}
         self.node_ids: list[str] = sorted(graph.nodes)
         self.node_matrix_: sp.csr_matrix | None = None
+        self._node_row: dict[str, int] = {}
         self._node_family_arr: np.ndarray = np.array([self.family[n] for n in self.node_ids])
 
     def terms(self) -> list[str]:
@@ -143,6 +167,7 @@ class Linker:
         """Vectorise node texts with the (already fitted) text model for the TF-IDF fallback."""
         self.node_matrix_ = text.transform([self.node_text(n) for n in self.node_ids])
         self._text = text
+        self._node_row = {n: i for i, n in enumerate(self.node_ids)}
 
     # -- families ---------------------------------------------------------------------------------
 
@@ -175,11 +200,14 @@ class Linker:
     def link(self, product: str, description: str | None = None) -> ItemLinks:
         """Links for one offer or need."""
         text = normalise_text(product)
-        family, head, use = self._analyse(text, HEAD_CONFIDENCE)
+        family, head, use, modified = self._analyse_full(text, HEAD_CONFIDENCE)
+        modified = modified or bool(use)
         desc = normalise_text(description or "")
+        clauses = [c.strip() for c in _CLAUSE.split(desc) if c.strip()]
+        confident = True
         if not head and desc:
-            for clause in (c for c in _CLAUSE.split(desc) if c.strip()):
-                d_family, d_head, d_use = self._analyse(clause.strip(), DESCRIPTION_CONFIDENCE)
+            for clause in clauses:
+                d_family, d_head, d_use = self._analyse(clause, DESCRIPTION_CONFIDENCE, context=text)
                 if family is None and d_family is not None:
                     family = d_family
                 d_head = [lk for lk in d_head if compatible(family, self.family[lk.node_id])]
@@ -188,10 +216,54 @@ class Linker:
                     use = use or d_use
                     break
         if not head:
+            head = self._partial(_head_text(text), family)
+            if family is None and head:
+                family = self.family[head[0].node_id]
+        if not head:
             head = self._fallback(_head_text(text), desc, family, use)
             if family is None and head:
                 family = self.family[head[0].node_id]
-        return ItemLinks(family, tuple(self._most_specific(_dedupe(head))), tuple(_dedupe(use)))
+                confident = False
+        head = self._most_specific(_dedupe(head))
+        if head and clauses and not modified:
+            head = _dedupe([*head, *self._secondary(head, clauses, family, text)])
+        if head and not use and clauses:
+            use = self._description_use(clauses, text)
+        return ItemLinks(family, tuple(head), tuple(_dedupe(use)), confident)
+
+    def _secondary(
+        self, head: Sequence[Link], clauses: Sequence[str], family: str | None, context: str
+    ) -> list[Link]:
+        """Description terms that specialise a product head (at its confidence) or are its siblings."""
+        out: list[Link] = []
+        for clause in clauses:
+            parts = [clause] if ("用" in clause or "供" in clause) else _COORD.split(clause)
+            for part in (p.strip() for p in parts):
+                if not part:
+                    continue
+                _, d_head, _ = self._analyse(part, HEAD_CONFIDENCE, context=context)
+                for lk in d_head:
+                    if not compatible(family, self.family[lk.node_id]):
+                        continue
+                    for h in head:
+                        if lk.node_id == h.node_id:
+                            continue
+                        if h.node_id in self._ancestor_set(lk.node_id):
+                            out.append(Link(lk.node_id, h.confidence, "head", "description"))
+                        elif self._siblings(lk.node_id, h.node_id):
+                            conf = round(h.confidence * SECONDARY_CONFIDENCE, 4)
+                            out.append(Link(lk.node_id, conf, "head", "description"))
+        return out
+
+    def _description_use(self, clauses: Sequence[str], context: str) -> list[Link]:
+        """Purposes a description names (磷酸铁锂固相烧结用锂源 → 磷酸铁锂), at description confidence."""
+        out: list[Link] = []
+        for clause in clauses:
+            if "用" not in clause and "供" not in clause:
+                continue
+            _, _, d_use = self._analyse(clause, DESCRIPTION_CONFIDENCE, context=context)
+            out.extend(Link(lk.node_id, lk.confidence, "use", "description") for lk in d_use)
+        return out
 
     def _most_specific(self, links: list[Link]) -> list[Link]:
         """Drop a head link whose node is a category of another head link (NCM811正极材料 → NCM811)."""
@@ -199,9 +271,108 @@ class Linker:
         covered = {a for n in nodes for a in self.graph.ancestors(n)}
         return [lk for lk in links if lk.node_id not in covered]
 
-    def _analyse(self, text: str, confidence: float) -> tuple[str | None, list[Link], list[Link]]:
+    # -- graph helpers ----------------------------------------------------------------------------
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - the linker lives as long as its graph
+    def _ancestor_set(self, nid: str) -> frozenset[str]:
+        return frozenset(self.graph.ancestors(nid))
+
+    def _siblings(self, a: str, b: str) -> bool:
+        """Kinds of one category, neither made from the other (硫酸锰 and 磷酸锰铁锂 are not siblings)."""
+        if not set(self.graph.parents.get(a, ())) & set(self.graph.parents.get(b, ())):
+            return False
+        return not (self._is_input_of(a, b) or self._is_input_of(b, a))
+
+    def _partial(self, phrase: str, family: str | None) -> list[Link]:
+        """A product naming no node whose whole text appears inside a few nodes' terms (加重剂)."""
+        if len(phrase) < 2 or not _CJK.match(phrase) or self.node_matrix_ is None:
+            return []
+        found = [n for n in self._containing(phrase) if compatible(family, self.family[n])]
+        if not found or len(found) > TAIL_MAX_NODES:
+            return []
+        return self._rank_partial(phrase, found, [])
+
+    def _related(self, a: str, b: str) -> bool:
+        """Same node, or one is a category of the other."""
+        return a == b or a in self._ancestor_set(b) or b in self._ancestor_set(a)
+
+    @lru_cache(maxsize=65536)  # noqa: B019
+    def _input_closure(self, nid: str) -> frozenset[str]:
+        """Everything that may go into ``nid`` or one of its specialisations (inputs and their kinds)."""
+        makers = [nid, *self.graph.ancestors(nid), *self.graph.descendants(nid)[:40]]
+        out: set[str] = set()
+        for m in makers:
+            for inp in self.graph.inputs.get(m, ()):
+                out.add(inp)
+                out.update(self.graph.descendants(inp))
+        return frozenset(out)
+
+    def _confirmed(self, m: _Match, matches: Sequence[_Match], context: str) -> bool:
+        """A short ASCII term in a description backed by a related term there, or by the product text
+        sharing two characters with one of the node's Chinese terms (SBR for 丁苯橡胶乳液 via 丁苯乳液)."""
+        for k in matches:
+            if k is not m and not _short_ascii(k.term) and any(
+                self._related(a, b) for a in m.nodes for b in k.nodes
+            ):
+                return True
+        grams = {context[i : i + 2] for i in range(len(context) - 1)}
+        for nid in m.nodes:
+            for term in self.graph.nodes[nid].terms():
+                t = normalise_text(term)
+                if any(t[i : i + 2] in grams for i in range(len(t) - 1) if _CJK.match(t[i : i + 2])):
+                    return True
+        return False
+
+    def equipment_use(self, node_id: str) -> tuple[str, ...]:
+        """Materials an equipment or service node is for, read from its name (正极材料烧结窑炉 → 正极材料)."""
+        if self.family[node_id] not in (EQUIPMENT, SERVICE):
+            return ()
+        return self._equipment_use(node_id)
+
+    @lru_cache(maxsize=8192)  # noqa: B019
+    def _equipment_use(self, node_id: str) -> tuple[str, ...]:
+        node = self.graph.nodes[node_id]
+        found: list[str] = []
+        for text in (node.name, *node.synonyms, node.description or ""):
+            for m in self._match(normalise_text(text), exclude=node_id):
+                found.extend(n for n in m.nodes if self.family[n] == MATERIAL and n not in found)
+            if found:
+                break
+        return tuple(found)
+
+    def _is_input_of(self, part: str, product: str) -> bool:
+        """Whether ``part`` (or a kind of it) goes into ``product``: 粘结剂 into 正极浆料."""
+        closure = self._input_closure(product)
+        return part in closure or any(d in closure for d in self.graph.descendants(part)[:40])
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def _containing(self, fragment: str) -> tuple[str, ...]:
+        """Nodes with a term that contains ``fragment`` without being equal to it."""
+        found: list[str] = []
+        for bucket in self._terms.values():
+            for term, nodes, _ in bucket:
+                if fragment in term and term != fragment:
+                    found.extend(n for n in nodes if n not in found)
+        return tuple(sorted(found))
+
+    # -- linking ----------------------------------------------------------------------------------
+
+    def _analyse(
+        self, text: str, confidence: float, context: str | None = None
+    ) -> tuple[str | None, list[Link], list[Link]]:
+        """Family, head and use links of a description clause (``context``: the item's product text)."""
+        family, head, use, _ = self._analyse_full(text, confidence, context)
+        return family, head, use
+
+    def _analyse_full(
+        self, text: str, confidence: float, context: str | None = None
+    ) -> tuple[str | None, list[Link], list[Link], bool]:
+        """Family, head links, use links, and whether the head span had modifiers or a purpose noun.
+
+        ``context`` is the product text when ``text`` is a description clause (``None`` for the product).
+        """
         head_span, spans = _segment(text)
-        matches = self._match(text)
+        matches = self._match(text, context)
         # The family comes from whatever ends last in the head span: a node match or a cue word.
         family: str | None = None
         last_end = -1
@@ -219,22 +390,105 @@ class Linker:
                 family = cue_family
         head: list[Link] = []
         use: list[Link] = []
+        main: list[_Match] = []  # head-noun candidates in the main head span, in text order
         for m in matches:
             span = next((s for s in spans if s.start <= m.start and m.end <= s.end), None)
             in_head = m in straddling or (span is not None and span.role == "head")
+            if in_head and span is head_span and any(compatible(family, self.family[n]) for n in m.nodes):
+                main.append(m)
+                continue
             for nid in m.nodes:
                 conf = confidence * (SHARED_TERM_CONFIDENCE if m.shared else 1.0)
                 if in_head and compatible(family, self.family[nid]):
                     head.append(Link(nid, conf, "head", "dictionary"))
                 elif self.family[nid] == MATERIAL:
                     use.append(Link(nid, conf * USE_CONFIDENCE, "use", "dictionary"))
-        return family, head, use
+        heads, uses, modified = self._head_noun(text, head_span, main, family, confidence)
+        return family, [*heads, *head], [*uses, *use], modified
 
-    def _match(self, text: str) -> list[_Match]:
+    def _head_noun(
+        self, text: str, span: _Span | None, main: list[_Match], family: str | None, confidence: float
+    ) -> tuple[list[Link], list[Link], bool]:
+        """Head and use links of the main head span: the last term is the head, earlier ones modify it."""
+        heads: list[Link] = []
+        uses: list[Link] = []
+        if not main or span is None:
+            return heads, uses, False
+
+        def links(m: _Match, role: str, factor: float = 1.0) -> list[Link]:
+            conf = confidence * factor * (SHARED_TERM_CONFIDENCE if m.shared else 1.0)
+            if role == "use":
+                return [Link(n, conf * USE_CONFIDENCE, "use", "dictionary")
+                        for n in m.nodes if self.family[n] == MATERIAL]
+            return [Link(n, conf, "head", "dictionary") for n in m.nodes if compatible(family, self.family[n])]
+
+        last = main[-1]
+        tail = text[last.end : span.end].strip()
+        if _CJK.match(tail) and tail.endswith(INGREDIENT_NOUNS):
+            # 电解液溶质: the product is an ingredient of everything named before the noun.
+            return heads, [lk for m in main for lk in links(m, "use")], True
+        tail_links = self._tail_head(text[span.start : span.end].strip(), tail, last, family)
+        head_nodes = [n for n in last.nodes]
+        if tail_links:
+            heads.extend(Link(lk.node_id, round(lk.confidence * confidence, 4), "head", lk.method)
+                          for lk in tail_links)
+            head_nodes = [lk.node_id for lk in tail_links]
+            modifiers = main
+        else:
+            heads.extend(links(last, "head"))
+            modifiers = main[:-1]
+        modified = False
+        generic_head = all(self.graph.nodes[h].kind == NodeKind.category for h in head_nodes)
+        for m in modifiers:
+            if any(self._related(a, b) for a in m.nodes for b in head_nodes):
+                heads.extend(links(m, "head"))  # NCM811 … 三元正极材料: the specific one wins later
+                continue
+            modified = True
+            if any(self._is_input_of(h, a) for a in m.nodes for h in head_nodes):
+                uses.extend(links(m, "use"))  # 正极浆料 … 粘结剂: what the head goes into
+            elif generic_head and not tail_links and any(
+                self.graph.nodes[a].kind != NodeKind.category for a in m.nodes
+            ):
+                heads.extend(links(m, "head"))  # 聚四氟乙烯 + 树脂: a generic form word as head
+            # else a material or form modifier (钛合金 in 钛合金螺栓): not what is traded
+        return heads, uses, modified
+
+    def _tail_head(self, phrase: str, tail: str, last: _Match, family: str | None) -> list[Link]:
+        """Links for an unmatched head noun after the last term (正极 + 集流体 → 正极集流体铝箔)."""
+        if len(tail) < 2 or not _CJK.match(tail) or self.node_matrix_ is None:
+            return []
+        whole = [n for n in self._containing(phrase) if compatible(family, self.family[n])]
+        if whole and len(whole) <= TAIL_MAX_NODES and not any(
+            self._related(n, m) for n in whole for m in last.nodes
+        ):
+            return self._rank_partial(phrase, whole, [])  # 正极集流体 inside 正极集流体铝箔
+        found = [n for n in self._containing(tail) if compatible(family, self.family[n])]
+        if not found or len(found) > TAIL_MAX_NODES:
+            return []  # unknown, or a generic form word (树脂, 粉) shared by many nodes
+        if any(self._related(n, m) for n in found for m in last.nodes):
+            return []  # the tail only restates the matched product (聚四氟乙烯 + 悬浮树脂)
+        return self._rank_partial(phrase, found, list(last.nodes))
+
+    def _rank_partial(self, phrase: str, found: list[str], rivals: list[str]) -> list[Link]:
+        """Rank ``found`` by TF-IDF similarity to ``phrase``; nothing when a rival node is closer."""
+        assert self.node_matrix_ is not None
+        query = self._text.transform([phrase])
+        rows = [self._node_row[n] for n in [*found, *rivals]]
+        sims = np.asarray((self.node_matrix_[rows] @ query.T).toarray()).ravel()
+        found_sims = sims[: len(found)]
+        top = float(found_sims.max(initial=0.0))
+        if top <= 0 or top <= float(sims[len(found) :].max(initial=0.0)):
+            return []
+        ranked = sorted(zip(found, found_sims, strict=True), key=lambda x: (-x[1], x[0]))
+        return [Link(n, round(TAIL_HEAD_CONFIDENCE * float(v) / top, 4), "head", "partial")
+                for n, v in ranked[:3] if v >= 0.75 * top]
+
+    def _match(self, text: str, context: str | None = None, exclude: str | None = None) -> list[_Match]:
+        """Dictionary matches; ``context`` (the product text) marks ``text`` as a description clause."""
         found: list[_Match] = []
         for i, ch in enumerate(text):
             for term, nodes, shared in self._terms.get(ch, ()):
-                if not text.startswith(term, i):
+                if not text.startswith(term, i) or exclude in nodes:
                     continue
                 end = i + len(term)
                 if _ASCII_WORD.match(term[0]) and i > 0 and _ASCII_WORD.match(text[i - 1]):
@@ -250,6 +504,12 @@ class Linker:
         for m in found:
             if not any(k.start <= m.start and m.end <= k.end for k in kept):
                 kept.append(m)
+        # A term followed by 级 is a grade (电池级, API级), not the product.
+        kept = [m for m in kept if not text.startswith(_GRADE_SUFFIX, m.end)]
+        if context is not None:
+            # API, PC, AA in running text are as often common words as products: a short ASCII term
+            # counts only when another term of the text confirms it (SBR next to 负极粘结剂).
+            kept = [m for m in kept if not _short_ascii(m.term) or self._confirmed(m, kept, context)]
         kept.sort(key=lambda m: m.start)
         return kept
 
@@ -283,6 +543,10 @@ class Linker:
                     nodes.add(inp)
                     nodes.update(self.graph.descendants(inp))
         return nodes
+
+
+def _short_ascii(term: str) -> bool:
+    return len(term) <= SHORT_ASCII_MAX and term.isascii()
 
 
 def _dedupe(links: Sequence[Link]) -> list[Link]:
@@ -356,7 +620,7 @@ def _use_split(text: str, lo: int, hi: int) -> tuple[_Span, _Span] | None:
                 return _Span(pos + 2, de, "use"), _Span(de + 1, hi, "head")
             if pos > lo:  # 粘结剂用于正极浆料: the head comes first
                 return _Span(pos + 2, hi, "use"), _Span(lo, pos, "head")
-            return None
+            return _Span(pos + 2, hi, "use"), _Span(hi, hi, "head")  # 用于X: a use clause, no product
         if pos + 1 < hi and text[pos + 1 : hi].strip():
             return _Span(lo, pos, "use"), _Span(pos + 1, hi, "head")
         if pos > lo:

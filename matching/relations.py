@@ -8,6 +8,11 @@ Two lookups, both precomputed per target node:
   0.6 ``o`` is a direct input of ``u`` (0.57 when ``o`` specialises that input), 0.35 a 2-hop input.
   Inputs are inherited from categories: an NCM811 maker consumes what 三元正极材料 makers consume.
 
+* ``sibling(o, n)`` — both are kinds of one category and neither is made from the other (低α锡球 for
+  锡球, both 电子封装材料): 0.5 before the engine scales it by the pair's text similarity.
+* ``equipment_for(o, m)`` — equipment or a service for making ``m`` (正极材料烧结窑炉 for an LFP maker): 0.45.
+
+A category's use map also takes the inputs of its specialisations (电解液 → 六氟磷酸锂 via 锂离子电池电解液).
 Everything else is 0: the wrong direction (the offer is downstream of the need) and unrelated nodes.
 Equipment/service versus material never reaches here: the linker keeps families apart.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from matching.chains import ChainGraph
+from matching.chains import ChainGraph, NodeKind
 
 SAME = 1.0
 SPECIALISATION = 0.9
@@ -25,8 +30,11 @@ GENERALISATION = 0.5
 INPUT = 0.6
 INPUT_SPECIALISED = 0.57
 INPUT_2HOP = 0.35
+SIBLING = 0.5
+EQUIPMENT_FOR = 0.45
+CATEGORY_INPUT_SPAN = 40  # specialisations whose inputs a category's use map takes
 
-EDGE_LABELS = {"is_a": "属于", "includes": "包括", "input": "原料"}
+EDGE_LABELS = {"is_a": "属于", "includes": "包括", "input": "原料", "for": "用于"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Relation:
     """A scored relation; ``path`` runs from the offer's node to the need's node, ``edges`` label each hop."""
 
     score: float
-    kind: str  # same | specialisation | generalisation | input | input_2hop
+    kind: str  # same | specialisation | generalisation | input | input_2hop | sibling | equipment_for
     path: tuple[str, ...]
     edges: tuple[str, ...]
 
@@ -68,13 +76,34 @@ class RelationIndex:
                     self.rev_use1[o].add(nid)
 
     def effective_inputs(self, node_id: str) -> list[str]:
-        """Inputs of the node and of its categories, nearest first."""
+        """Inputs of the node and of its categories, nearest first; a category adds its kinds' inputs."""
+        makers = [node_id, *self.graph.ancestors(node_id)]
+        if self.graph.nodes[node_id].kind == NodeKind.category:
+            makers += self.graph.descendants(node_id)[:CATEGORY_INPUT_SPAN]
         out: list[str] = []
-        for nid in (node_id, *self.graph.ancestors(node_id)):
+        for nid in makers:
             for inp in self.graph.inputs.get(nid, ()):
-                if inp not in out and inp in self.graph.nodes:
+                if inp not in out and inp in self.graph.nodes and inp != node_id:
                     out.append(inp)
         return out
+
+    def sibling(self, offer_node: str, need_node: str) -> Relation | None:
+        """Kinds of one category, neither an input of the other (see module docstring)."""
+        if offer_node == need_node:
+            return None
+        shared = sorted(set(self.graph.parents.get(offer_node, ())) & set(self.graph.parents.get(need_node, ())))
+        if not shared:
+            return None
+        if offer_node in self.use[need_node] or need_node in self.use[offer_node]:
+            return None
+        return Relation(SIBLING, "sibling", (offer_node, shared[0], need_node), ("is_a", "includes"))
+
+    def equipment_for(self, offer_node: str, uses: tuple[str, ...], made: str) -> Relation | None:
+        """Equipment/service ``offer_node`` for one of ``uses``, and ``made`` is (a kind of) that use."""
+        for u in uses:
+            if made == u or u in self.graph.ancestors(made):
+                return Relation(EQUIPMENT_FOR, "equipment_for", (offer_node, made), ("for",))
+        return None
 
     def _down_paths(self, nid: str) -> dict[str, tuple[str, ...]]:
         """Descendants of ``nid`` with their is_a path up to ``nid`` (descendant first)."""

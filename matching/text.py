@@ -142,6 +142,12 @@ def _tokens(tokenizer: Any, normalised: str) -> list[str]:
     return [t for t in tokenizer.lcut(normalised) if is_content_token(t)]
 
 
+def item_text(product: str, description: str | None) -> str:
+    """The text vectorised for an offer or need: the product name counts twice (it is the strongest
+    field; a long description should not drown it)."""
+    return f"{product} {product} {description or ''}".strip()
+
+
 def shared_terms(a: Sequence[str], b: Sequence[str], limit: int = 8) -> list[str]:
     """Tokens common to both lists, longest first then in order of appearance in ``a``."""
     in_b = set(b)

@@ -41,9 +41,10 @@ def test_product_relation_levels(engine: MatchEngine) -> None:
     inp = only(engine.suppliers_for("fl-lmfp", "n2"), "zy-mn")
     assert inp.explanation.relation == "input"
     assert inp.explanation.chain_path_text == "硫酸锰 —原料→ 磷酸锰铁锂"
-    # shared synonym 锰源 costs a little confidence; input < specialisation < same
+    # shared synonym 锰源 costs a little confidence (0.9); 硫酸锰 is also an input of the named purpose
+    # 磷酸锰铁锂 (0.6 × use-link 0.9), and the two confirmations combine as a noisy-or
     assert inp.components["product"] < spec.components["product"] < 1.0
-    assert same.components["product"] == pytest.approx(0.9)
+    assert same.components["product"] == pytest.approx(1 - (1 - 0.9) * (1 - 0.6 * 0.9))
 
 
 def test_wrong_direction_scores_nothing(make_engine: Make) -> None:
