@@ -22,7 +22,10 @@ class Explanation(BaseModel):
 
     chain_path: list[str] = Field(default_factory=list, examples=[["硫酸锰", "磷酸锰铁锂"]])
     chain_path_text: str | None = Field(default=None, examples=["硫酸锰 —原料→ 磷酸锰铁锂"])
-    relation: str | None = Field(default=None, description="same | specialisation | input | input_2hop | text")
+    relation: str | None = Field(
+        default=None,
+        description="same | specialisation | generalisation | sibling | input | input_2hop | equipment_for | text",
+    )
     shared_terms: list[str] = Field(default_factory=list)
     distance_km: float | None = None
     inferred_input: str | None = Field(default=None, description="Inferred input node for inferred demand")

@@ -37,11 +37,11 @@ EVAL_DIR = Path(__file__).parent
 K = 5
 
 # Floors measured on this case set at k=5 (engine minus baseline, overall), not hoped-for numbers.
-# Last measurement (graph of 1601+ nodes, engine of the same day): MRR 0.893 vs 0.887 (+0.007),
-# NDCG@5 0.866 vs 0.815 (+0.051). An earlier run gave MRR +0.032; the MRR margin is not yet a clear one
-# (use-phrase needs fail, see the issue-3 report), so its floor only says "not worse than the baseline".
-MRR_MARGIN_FLOOR = 0.0
-NDCG_MARGIN_FLOOR = 0.04
+# Measured 2026-11-23 (58 chains, 1,793 nodes): MRR 1.000 vs 0.887 (+0.113), NDCG@5 0.988 vs 0.815 (+0.173).
+# The engine and the graph were both improved while looking at this set's failures, so these are development
+# figures; tests/eval/holdout/ holds the blind set. The floors leave room for graph edits to move a case or two.
+MRR_MARGIN_FLOOR = 0.08
+NDCG_MARGIN_FLOOR = 0.12
 
 # Query / relevant-item products that contain no chain-graph term yet (reported to the graph owners).
 # The test fails when a new gap appears; remove an entry once the graph names the product.
