@@ -7,17 +7,13 @@ regions come from the repository's ``seeds/regions.yaml`` and the ``cpca`` packa
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 
@@ -28,10 +24,9 @@ from matching.settings import Settings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO_SEEDS = HERE.parent.parent / "seeds"
-PG_URL = os.environ.get("CHAINMATCH_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", *(["postgres"] if PG_URL else [])]
 
 from tests.api.api_helpers import API_KEYS  # noqa: E402
+from tests.postgres import BACKENDS, fresh_schema  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,28 +37,14 @@ def seeds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _pg_schema_url(base: str, schema: str) -> str:
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """``None`` (SQLite in the data dir) or a PostgreSQL URL bound to a fresh schema."""
     if request.param == "sqlite":
         yield None
         return
-    assert PG_URL is not None
-    schema = f"cm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_schema_url(PG_URL, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema("cm_test") as url:
+        yield url
 
 
 @pytest.fixture
