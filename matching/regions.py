@@ -103,6 +103,13 @@ class RegionRegistry:
         """The region for a code; a superseded code (e.g. 500228 梁平县) yields its successor."""
         return self._by_code.get(self._aliases.get(code, code))
 
+    def covers(self, code: str) -> bool:
+        """True for a known county, or a city (``xxxx00``) or province (``xx0000``) code with counties."""
+        if code in self:
+            return True
+        prefix = code[:2] if code[2:] == "0000" else code[:4] if code[4:] == "00" else None
+        return prefix is not None and any(c.startswith(prefix) for c in self._by_code)
+
     def all(self) -> list[Region]:
         return list(self._by_code.values())
 

@@ -72,6 +72,11 @@ def test_distance(regions: RegionRegistry) -> None:
     assert haversine_km(0, 0, 0, 1) == pytest.approx(111.19, rel=1e-3)
 
 
+def test_covers_city_and_province_codes(regions: RegionRegistry) -> None:
+    assert regions.covers("520303") and regions.covers("520300") and regions.covers("500000")
+    assert not regions.covers("520399") and not regions.covers("530000") and not regions.covers("5203")
+
+
 def test_short_name() -> None:
     assert short_name("务川仡佬族苗族自治县") == "务川"
     assert short_name("汇川区") == "汇川"

@@ -132,6 +132,22 @@ def test_each_defect_is_caught_and_named(
     assert all(d.file.endswith(".yaml") for d in hits)
 
 
+def test_policy_references_are_checked(tmp_path: Path) -> None:
+    _write(tmp_path, _chain(), _enterprises())
+    (tmp_path / "policy").mkdir()
+    priorities = {"priorities": [{"region_code": "500102", "name": "涪陵区", "chains": ["mini", "ghost_chain"],
+                                  "sources": [{"doc": DOC, "section": "二"}]},
+                                 {"region_code": "990000", "name": "无此省", "chains": ["mini"],
+                                  "sources": [{"doc": DOC, "section": "二"}]}]}
+    (tmp_path / "policy" / "priorities.yaml").write_text(yaml.safe_dump(priorities, allow_unicode=True),
+                                                         encoding="utf-8")
+    report = check_seeds(tmp_path)
+    kinds = {(d.kind, d.message) for d in report.defects}
+    assert ("dangling_reference", "unknown chain 'ghost_chain'") in kinds
+    assert ("unknown_region", "region '990000' does not resolve") in kinds
+    assert report.counts["policy.priorities"] == 2
+
+
 def test_shared_synonym_is_allowed(tmp_path: Path) -> None:
     chain = _chain()
     chain["nodes"][1]["shared_synonyms"] = ["尼龙原料"]
