@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from matching.chains import ChainGraph, load_graph, normalise_term
+from matching.chains import ChainGraph, load_graph
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
 from matching.seed_enterprises import SeedEnterpriseError, load_seed_enterprises
@@ -28,22 +26,6 @@ def enterprises() -> list[Enterprise]:
 @pytest.fixture(scope="module")
 def graph() -> ChainGraph:
     return load_graph()
-
-
-def _linker(graph: ChainGraph) -> Callable[[str], bool]:
-    """Same rule as ``matching.seeds_check.linked_nodes`` (a node term of ≥2 characters occurs in the text;
-    ASCII terms as whole words), compiled once so that checking every product stays fast."""
-    terms = [t for t in graph.term_index if len(t) >= 2]
-    ascii_terms = [t for t in terms if re.fullmatch(r"[a-z0-9.+\-/ ]+", t)]
-    ascii_set = set(ascii_terms)
-    other = [t for t in terms if t not in ascii_set]
-    pattern = re.compile("|".join(rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" for t in ascii_terms) or "$^")
-
-    def links(text: str) -> bool:
-        key = normalise_term(text)
-        return any(t in key for t in other) or pattern.search(key) is not None
-
-    return links
 
 
 def _items(e: Enterprise) -> list[Offer | Need]:
@@ -108,22 +90,14 @@ def test_capacities_only_where_the_cited_document_states_them(enterprises: list[
 
 
 def test_every_offer_and_need_links_to_a_chain_node(enterprises: list[Enterprise], graph: ChainGraph) -> None:
-    links = _linker(graph)
     failures = [
         f"{e.id}/{item.id}: {item.product}"
         for e in enterprises
         for item in _items(e)
-        if not links(f"{item.product} {item.description or ''}")
+        if not linked_nodes(graph, f"{item.product} {item.description or ''}")
     ]
     print("\n".join(failures))
     assert not failures, f"{len(failures)} products link to no node"
-
-
-def test_fast_linker_agrees_with_the_seed_checker(enterprises: list[Enterprise], graph: ChainGraph) -> None:
-    links = _linker(graph)
-    texts = [f"{i.product} {i.description or ''}" for e in enterprises[::7] for i in _items(e)[:1]]
-    texts += ["办公用品", "PTA 原料", "office chairs"]
-    assert [links(t) for t in texts] == [bool(linked_nodes(graph, t)) for t in texts]
 
 
 def test_most_products_name_a_node_exactly(enterprises: list[Enterprise], graph: ChainGraph) -> None:
