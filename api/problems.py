@@ -133,6 +133,9 @@ def validation_errors(raw: Sequence[Any]) -> list[ProblemFieldError]:
         inner = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
         field = ".".join(str(p) for p in inner) or (str(loc[0]) if loc else "body")
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            # FastAPI puts the character offset where a field name would be; name the body instead.
+            field, msg = "body", f"malformed JSON at character {inner[0] if inner else 0}: {msg}"
         out.append(ProblemFieldError(field=field, loc=loc, msg=msg, type=str(err.get("type", "value_error"))))
     return out
 

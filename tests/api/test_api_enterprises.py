@@ -95,6 +95,8 @@ def test_malformed_json(client: TestClient) -> None:
     )
     p = problem(response, 422)
     assert p["errors"] and p["errors"][0]["type"] == "json_invalid"
+    assert p["errors"][0]["field"] == "body"
+    assert p["errors"][0]["msg"].startswith("malformed JSON at character 14")
     assert _count(client) == before
 
 
