@@ -180,6 +180,15 @@ class MatchEngine:
     def __len__(self) -> int:
         return len(self.index.enterprises)
 
+    def linked_nodes(self, enterprise_id: str) -> frozenset[str]:
+        """Chain nodes the enterprise's indexed offers and needs link to (head nodes, not categories)."""
+        state = self.index.enterprises.get(enterprise_id)
+        if state is None:
+            raise NotFoundError("enterprise", enterprise_id)
+        rows = [self.index.offers.rows[r] for r in state.offer_rows]
+        rows += [self.index.needs.rows[r] for r in state.need_rows]
+        return frozenset(node for row in rows for node in row.links.head_nodes())
+
     def refit(self) -> None:
         """Explicit full rebuild: refit TF-IDF on the current profiles and re-link everything."""
         self.index.fit([s.enterprise for s in self.index.enterprises.values()])

@@ -273,19 +273,14 @@ class ChainmatchService:
 
     def _chains_for(self, enterprise_id: str) -> frozenset[str]:
         """Chains whose nodes (or their categories) the indexed offers and needs of an enterprise link to."""
-        assert self.engine is not None
-        index = self.engine.index
-        state = index.enterprises.get(enterprise_id)
-        if state is None:
+        try:
+            nodes = self._engine().linked_nodes(enterprise_id)
+        except NotFoundError:
             return frozenset()
-        rows = [index.offers.rows[r] for r in state.offer_rows] + [
-            index.needs.rows[r] for r in state.need_rows
-        ]
         chains: set[str] = set()
-        for row in rows:
-            for node_id in row.links.head_nodes():
-                for nid in (node_id, *self.graph.ancestors(node_id)):
-                    chains.update(self.graph.node_chains.get(nid, ()))
+        for node_id in nodes:
+            for nid in (node_id, *self.graph.ancestors(node_id)):
+                chains.update(self.graph.node_chains.get(nid, ()))
         return frozenset(chains)
 
     # -- imports -------------------------------------------------------------------------------

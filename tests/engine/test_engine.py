@@ -157,3 +157,12 @@ def test_k_limits_and_unit_warnings(make_engine: Make) -> None:
     result = eng.suppliers_for("b", k=3)
     assert len(result.items) == 3
     assert result.warnings and "桶" in result.warnings[0] and result.warnings[0].startswith("b: ")
+
+
+def test_linked_nodes_names_the_nodes_of_offers_and_needs(engine: MatchEngine) -> None:
+    assert "ptmeg" in engine.linked_nodes("zy-ptmeg")
+    assert "lmfp" in engine.linked_nodes("fl-lmfp")  # its offer; its needs name LMFP only as their purpose
+    assert "sintering_kiln" in engine.linked_nodes("kiln")
+    assert "cathode_material" not in engine.linked_nodes("kiln")
+    with pytest.raises(NotFoundError):
+        engine.linked_nodes("nobody")
