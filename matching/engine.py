@@ -6,9 +6,16 @@ categories, or at the inputs of what the buyer makes) united with a sparse text 
 
 A pair's product component is its best graph relation (see :mod:`matching.relations`); a need that names
 a purpose (``X用Y``) also scores inputs of X and combines both confirmations; siblings count in proportion
-to their text similarity; a pair the graph does not relate is kept on strong text alone (discounted when
-both sides are on the graph), unless the need is already served by the very product it asks for. Only a
-confident clash of families (material against equipment, service, consumer goods) rules a pair out.
+to their text similarity; among exact-node matches the text decides which one meets the asked
+specification. A pair the graph does not relate is kept on its text alone (discounted when both sides are
+on the graph). A need naming only a category plus an unknown noun (电梯对重块) is no need for the whole end
+product of that category. Inferred demand takes direct inputs and 2-hop inputs through a concrete
+intermediate (碎玻璃 → 配合料 → 玻璃瓶); an equipment or service offer makes no material it handles.
+
+Only a confident clash rules a pair out: families (material against equipment, service, consumer goods),
+or a known wrong direction (the offer is the need's purpose, is made from it, or is a part or product
+assembled from the asked material). Cut-offs rank rather than truncate: weak text pairs, near-textless
+siblings and look-alikes of an already served need only fill a list that would be shorter than k.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from matching.scoring import (
     policy_component,
     weighted,
 )
-from matching.text import item_text, shared_terms
+from matching.text import item_text, normalise_text, shared_terms
 from matching.weights import COMPONENTS, DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
@@ -55,6 +62,12 @@ SERVED = 0.8  # a demand with a same/specialisation pair this strong needs no te
 OUTSIDE_REFINEMENT = 0.8  # another kind of the need's head than the kind its description names
 SIBLING_TEXT_MIN = 0.05
 SIBLING_TEXT_FULL = 0.35  # a sibling counts fully once the texts are this similar
+SIBLING_FLOOR = 0.2  # a sibling with (almost) no shared text keeps this share, as a backfill only
+BACKFILL_TEXT_MIN = 0.1  # a text-only pair this similar may still fill a list shorter than k
+SPEC_SPAN = 0.15  # an exact-node match loses up to this share when its text does not agree
+SPEC_TEXT_FULL = 0.5  # ... and none once the texts are this similar
+PART_OF_CATEGORY = 0.5  # a whole end product for a need naming only its category plus an unknown noun
+_ASSEMBLED = frozenset({NodeKind.component, NodeKind.end_product})
 QUERY_ID = "(query)"
 QUERY_NAME = "临时查询"
 
@@ -106,6 +119,7 @@ class _Pair:
     demand_vec: VecRef
     text_factor: float = TEXT_RELATION_FACTOR  # product = factor × text when there is no graph relation
     text: float = 0.0
+    backfill: bool = False  # below the usual cut-offs: only fills a list shorter than k
     components: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
     contributions: dict[str, float] = field(default_factory=dict)
@@ -114,7 +128,7 @@ class _Pair:
     def inferred_input(self) -> str | None:
         if self.demand.use_node is None or self.relation is None:
             return None
-        return self.relation.path[-2]
+        return self.relation.via or self.relation.path[-2]
 
     def sort_key(self) -> tuple[float, str, str, str, str, str]:
         return (
@@ -133,6 +147,7 @@ class MatchEngine:
         self._priority: dict[str, frozenset[str]] = {}
         self._node_pos = {n: i for i, n in enumerate(index.linker.node_ids)}
         self._node_tokens: dict[str, list[str]] = {}
+        self._part_cache: dict[tuple[str, tuple[str, ...]], bool] = {}
 
     # -- construction and updates -------------------------------------------------------------------
 
@@ -316,9 +331,18 @@ class MatchEngine:
     def _inferred_demands(self, side: _Side, state: EntState) -> list[_Demand]:
         best: dict[str, float] = {}
         for r in state.offer_rows:
-            for lk in self.index.offers.rows[r].links.head:
-                best[lk.node_id] = max(best.get(lk.node_id, 0.0), lk.confidence)
+            links = self.index.offers.rows[r].links
+            for lk in links.head:
+                if self._makes(links, lk.node_id):
+                    best[lk.node_id] = max(best.get(lk.node_id, 0.0), lk.confidence)
         return [self._inferred(side, node, conf) for node, conf in sorted(best.items())]
+
+    def _makes(self, links: ItemLinks, node: str) -> bool:
+        """Whether an offer's head link says its enterprise makes ``node`` (and so consumes its inputs):
+        an equipment or service offer does not make the material it handles (a 冷媒 charging machine)."""
+        if links.family in (EQUIPMENT, SERVICE):
+            return self.index.linker.family[node] in (EQUIPMENT, SERVICE)
+        return True
 
     def _inferred(self, side: _Side, node: str, conf: float) -> _Demand:
         name = self.index.graph.nodes[node].name
@@ -338,7 +362,7 @@ class MatchEngine:
         offers = self.index.offers
         nodes: set[str] = set()
         if d.use_node is not None:
-            nodes = {o for o, r in rel.use[d.use_node].items() if r.kind == "input"}
+            nodes = {o for o, r in rel.use[d.use_node].items() if rel.inferable(d.use_node, r)}
         else:
             for lk in d.links.head:
                 nodes.update(rel.head[lk.node_id])
@@ -371,7 +395,7 @@ class MatchEngine:
                 need_rows.update(needs.head_postings.get(n, ()))
             for u in rel.rev_use.get(x, ()):
                 need_rows.update(needs.use_postings.get(u, ()))
-            for u in rel.rev_use1.get(x, ()):
+            for u in rel.rev_inferred.get(x, ()):
                 self._collect_makers(u, inferred)
         for u in self._equipment_uses(s):  # a kiln for 正极材料: every cathode maker may buy one
             for made in (u, *self.index.graph.descendants(u)):
@@ -397,6 +421,8 @@ class MatchEngine:
         """Enterprises offering ``node`` (they make it, so they consume its inputs), best confidence."""
         for r in self.index.offers.head_postings.get(node, ()):
             row = self.index.offers.rows[r]
+            if not self._makes(row.links, node):
+                continue
             conf = max(lk.confidence for lk in row.links.head if lk.node_id == node)
             key = (row.enterprise_id, node)
             inferred[key] = max(inferred.get(key, 0.0), conf)
@@ -432,13 +458,17 @@ class MatchEngine:
             return _Pair(s, d, score, head[1] if head[0] >= use[0] else use[1], d.vec)
         if head is not None:
             factor = HEAD_NOT_FOR_USE if d.links.use else 1.0
+            if self._part_of_category(d) and self._end_product(head[1].path[0]):
+                factor *= PART_OF_CATEGORY  # 电梯对重块 is not met by a whole 乘客电梯
             return _Pair(s, d, head[0] * factor, head[1], d.vec)
         if use is not None and self._use_alone(d.links):
             return _Pair(s, d, use[0], use[1], d.vec)
         sibling = self._sibling(s, d)
         if sibling is not None:
             return _Pair(s, d, sibling[0], sibling[1], d.vec)
-        linked = bool(s.links.head and (d.links.head or d.links.use))
+        if self._wrong_direction(s, d):
+            return None  # made from what the buyer asks for or makes: the wrong direction, text or not
+        linked = bool(s.links.head and (d.links.head or d.links.use)) and not self._part_of_category(d)
         # Both sides on the graph and unrelated: only a strong text overlap may still propose the pair.
         return _Pair(s, d, 0.0, None, d.vec, text_factor=LINKED_TEXT_FACTOR if linked else TEXT_RELATION_FACTOR)
 
@@ -457,6 +487,36 @@ class MatchEngine:
             broad = (broad[0] * OUTSIDE_REFINEMENT, broad[1])
         candidates = [b for b in (narrow, broad) if b is not None]
         return max(candidates, key=lambda b: b[0]) if candidates else None
+
+    def _wrong_direction(self, s: _Supply, d: _Demand) -> bool:
+        """Whether the graph knows the pair runs the wrong way: the offer is the need's purpose or made from
+        it (磷酸锰铁锂电池 for a 锰源 needed for 磷酸锰铁锂), or a part or product assembled from the asked
+        product (储能电芯 for 磷酸铁锂). A material made from the asked one (重晶石粉 for 重晶石) or an
+        ingredient described as the product (页岩气 as 管输天然气) may stay, on its text."""
+        graph = self.index.graph
+        use, head = self.index.relations.use, self.index.relations.head
+        for lo in s.links.head:
+            made_from = use[lo.node_id]
+            if any(lk.node_id in made_from or lo.node_id in head[lk.node_id] for lk in d.links.use):
+                return True
+            if graph.nodes[lo.node_id].kind in _ASSEMBLED and any(
+                lk.node_id in made_from for lk in d.links.head
+            ):
+                return True
+        return False
+
+    def _part_of_category(self, d: _Demand) -> bool:
+        """A need linked only to categories through a term that is not its whole product name
+        (电梯对重块 → 电梯): what is asked for is an unknown thing of that category, often a part."""
+        if d.use_node is not None or d.links.use or not d.links.head:
+            return False
+        key = (d.product, tuple(lk.node_id for lk in d.links.head))
+        if key not in self._part_cache:
+            self._part_cache[key] = _part_of_category(self.index.graph, *key)
+        return self._part_cache[key]
+
+    def _end_product(self, node_id: str) -> bool:
+        return self.index.graph.nodes[node_id].kind == NodeKind.end_product
 
     def _use_alone(self, links: ItemLinks) -> bool:
         """Whether an input of the named purpose may match without being the named kind: yes when the
@@ -488,7 +548,7 @@ class MatchEngine:
         umap = rel.use[d.use_node]
         for lo in s.links.head:
             r = umap.get(lo.node_id)
-            if r is None or r.kind != "input":
+            if r is None or not rel.inferable(d.use_node, r):
                 continue
             if lo.node_id in d.party.made_nodes or lo.node_id in d.party.need_cover:
                 continue  # self-supplied, or asked for (with its conditions) by an explicit need
@@ -507,7 +567,7 @@ class MatchEngine:
                 return _Pair(s, d, best[0], best[1], ("node", self._node_pos[d.use_node]))
         if best is None:
             return None
-        via = best[1].path[-2]
+        via = best[1].via or best[1].path[-2]
         return _Pair(s, d, best[0], best[1], ("node", self._node_pos[via]))
 
     # -- scoring and ranking ------------------------------------------------------------------------
@@ -537,20 +597,28 @@ class MatchEngine:
             for p, c in zip(pairs, cos, strict=True):
                 p.text = float(min(1.0, max(0.0, c)))
                 if p.relation is None:
-                    if p.text < TEXT_RELATION_MIN:
+                    if p.text < BACKFILL_TEXT_MIN:
                         continue
+                    p.backfill = p.text < TEXT_RELATION_MIN
                     p.product = p.text_factor * p.text
                 elif p.relation.kind == "sibling":
-                    if p.text < SIBLING_TEXT_MIN:
-                        continue
-                    p.product *= min(1.0, p.text / SIBLING_TEXT_FULL)
+                    p.backfill = p.text < SIBLING_TEXT_MIN
+                    p.product *= max(SIBLING_FLOOR, min(1.0, p.text / SIBLING_TEXT_FULL))
+                elif p.relation.kind in ("same", "specialisation") and not p.demand.links.use:
+                    # Among exact matches, the one whose text agrees with the asked specification wins
+                    # (a named purpose is the better judge where there is one).
+                    p.product *= 1.0 - SPEC_SPAN * (1.0 - min(1.0, p.text / SPEC_TEXT_FULL))
                 self._score(p, profile)
                 if p.score >= pfilter.min_score:
                     kept.append(p)
             pairs = kept
-        pairs = _dedupe(_drop_needless_text_pairs(pairs))
+        _mark_needless_text_pairs(pairs)
+        pairs = _dedupe(pairs)
         pairs.sort(key=_Pair.sort_key)
-        top = pairs[:k]
+        main = [p for p in pairs if not p.backfill]
+        # Cut-offs rank, they do not truncate: below-threshold candidates fill a list shorter than k.
+        spare = [p for p in pairs if p.backfill][: max(0, k - len(main))]
+        top = sorted([*main[:k], *spare], key=_Pair.sort_key)
         items = [self._item(rank, p, pfilter) for rank, p in enumerate(top, start=1)]
         prefix = f"{query_enterprise}: " if query_enterprise else ""
         all_warnings = [prefix + w for w in warnings]
@@ -689,14 +757,24 @@ def _best(
     return best
 
 
-def _drop_needless_text_pairs(pairs: list[_Pair]) -> list[_Pair]:
-    """Text-only pairs are a fallback: drop them for a demand the graph already serves with the very
-    product asked for (a same-node or specialisation hit), where they only add look-alikes."""
+def _mark_needless_text_pairs(pairs: list[_Pair]) -> None:
+    """Text-only pairs are a fallback: for a demand the graph already serves with the very product asked
+    for (a same-node or specialisation hit) they only add look-alikes, so they become backfill."""
     served = {
         _demand_key(p) for p in pairs
         if p.relation is not None and p.relation.kind in ("same", "specialisation") and p.product >= SERVED
     }
-    return [p for p in pairs if p.relation is not None or _demand_key(p) not in served]
+    for p in pairs:
+        if p.relation is None and _demand_key(p) in served:
+            p.backfill = True
+
+
+def _part_of_category(graph: ChainGraph, product: str, heads: tuple[str, ...]) -> bool:
+    if not all(graph.nodes[h].kind == NodeKind.category for h in heads):
+        return False
+    text = normalise_text(product).replace(" ", "")
+    terms = {normalise_text(t).replace(" ", "") for h in heads for t in graph.nodes[h].terms()}
+    return text not in terms
 
 
 def _demand_key(p: _Pair) -> tuple[str, str, str]:

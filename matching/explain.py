@@ -58,6 +58,9 @@ def summary_zh(p: SummaryParts) -> str:
         why = f"与{p.buyer_name}所需的{p.need_label}{kind}，可作替代"
     elif p.relation == "equipment_for":
         why = f"可用于{p.buyer_name}生产{p.need_label}（推断需求）"
+    elif p.relation == "input_2hop" and p.inferred:
+        via = f"经{p.via_label}，" if p.via_label else ""
+        why = f"是{p.buyer_name}生产{p.need_label}的上游原料（{via}推断需求）"
     elif p.relation == "input_2hop":
         via = f"（经{p.via_label}）" if p.via_label else ""
         why = f"是{p.buyer_name}所需{p.need_label}的上游原料{via}"

@@ -5,7 +5,8 @@ Two lookups, both precomputed per target node:
 * ``head[n][o]`` — the buyer wants node ``n`` itself: 1.0 same node, 0.9 the offer is a specialisation
   (``o`` is_a … ``n``, e.g. NCM811 for 正极材料), 0.5 the offer is the broader category (正极材料 for NCM811).
 * ``use[u][o]`` — the buyer *makes* ``u`` (inferred demand, or a need phrased ``u用…`` / ``u原料``):
-  0.6 ``o`` is a direct input of ``u`` (0.57 when ``o`` specialises that input), 0.35 a 2-hop input.
+  0.6 ``o`` is a direct input of ``u`` (0.57 when ``o`` specialises that input), 0.35 a 2-hop input
+  (inferred demand takes 2-hop inputs only through a concrete intermediate, see :meth:`inferable`).
   Inputs are inherited from categories: an NCM811 maker consumes what 三元正极材料 makers consume.
 
 * ``sibling(o, n)`` — both are kinds of one category and neither is made from the other (低α锡球 for
@@ -33,6 +34,8 @@ INPUT_2HOP = 0.35
 SIBLING = 0.5
 EQUIPMENT_FOR = 0.45
 CATEGORY_INPUT_SPAN = 40  # specialisations whose inputs a category's use map takes
+
+_NOT_INTERMEDIATE = frozenset({NodeKind.category, NodeKind.equipment, NodeKind.service})
 
 EDGE_LABELS = {"is_a": "属于", "includes": "包括", "input": "原料", "for": "用于"}
 
@@ -64,6 +67,7 @@ class RelationIndex:
         self.rev_head: dict[str, set[str]] = defaultdict(set)
         self.rev_use: dict[str, set[str]] = defaultdict(set)
         self.rev_use1: dict[str, set[str]] = defaultdict(set)
+        self.rev_inferred: dict[str, set[str]] = defaultdict(set)
         self._down = {nid: self._down_paths(nid) for nid in graph.nodes}
         for nid in sorted(graph.nodes):
             self.head[nid] = self._head_map(nid)
@@ -74,6 +78,19 @@ class RelationIndex:
                 self.rev_use[o].add(nid)
                 if rel.kind == "input":
                     self.rev_use1[o].add(nid)
+                if self.inferable(nid, rel):
+                    self.rev_inferred[o].add(nid)
+
+    def inferable(self, made: str, rel: Relation) -> bool:
+        """Whether a maker of ``made`` is inferred to buy the offer at the end of ``rel``: a direct input,
+        or a 2-hop input through a concrete intermediate (碎玻璃 → 配合料 → 玻璃瓶), never through categories."""
+        if rel.kind == "input":
+            return True
+        if rel.kind != "input_2hop":
+            return False
+        nodes = self.graph.nodes
+        middle = nodes[rel.path[-2]].kind
+        return nodes[made].kind != NodeKind.category and middle not in _NOT_INTERMEDIATE
 
     def effective_inputs(self, node_id: str) -> list[str]:
         """Inputs of the node and of its categories, nearest first; a category adds its kinds' inputs."""
