@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 
 import numpy as np
 import polars as pl
@@ -52,6 +53,8 @@ from matching.weights import COMPONENTS, DEFAULT_PROFILE, MatchFilters, WeightPr
 
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
 
+# Offers taken from the graph per demand before scoring (whole relation tiers; exact matches always).
+GRAPH_CANDIDATE_BUDGET = 60
 TEXT_TOP_N = 50
 TEXT_CANDIDATE_MIN = 0.05
 TEXT_RELATION_MIN = 0.3
@@ -360,17 +363,25 @@ class MatchEngine:
     def _pairs_for_demand(self, d: _Demand, query_vec: sp.csr_matrix | None = None) -> list[_Pair]:
         rel = self.index.relations
         offers = self.index.offers
-        nodes: set[str] = set()
+        strength: dict[str, float] = {}  # candidate node -> its best relation score to the demand
         if d.use_node is not None:
-            nodes = {o for o, r in rel.use[d.use_node].items() if rel.inferable(d.use_node, r)}
-        else:
-            for lk in d.links.head:
-                nodes.update(rel.head[lk.node_id])
-            for lk in d.links.use:  # 扩链剂（TPU用）: what goes into TPU, as well as the named kind
-                nodes.update(rel.use[lk.node_id])
+            maps = [rel.use[d.use_node]]
+        else:  # 扩链剂（TPU用）: what goes into TPU, as well as the named kind
+            maps = [*(rel.head[lk.node_id] for lk in d.links.head), *(rel.use[lk.node_id] for lk in d.links.use)]
+        for relmap in maps:
+            for node, relation in relmap.items():
+                if d.use_node is not None and not rel.inferable(d.use_node, relation):
+                    continue
+                strength[node] = max(strength.get(node, 0.0), relation.score)
         rows: set[int] = set()
-        for n in nodes:
-            rows.update(offers.head_postings.get(n, ()))
+        # Blocking budget: take whole tiers of equally strong relations, strongest first, until the budget is
+        # met, so a broad category or a deep input tree on a large corpus does not score every offer.
+        ranked = sorted(strength.items(), key=lambda kv: (-kv[1], kv[0]))
+        for score, tier in groupby(ranked, key=lambda kv: kv[1]):
+            if len(rows) >= GRAPH_CANDIDATE_BUDGET and score < 1.0:
+                break
+            for node, _ in tier:
+                rows.update(offers.head_postings.get(node, ()))
         if d.vec is not None:
             vec = query_vec if d.vec[0] == "query" else self.index.needs.matrix[d.vec[1]]
             if vec is not None:

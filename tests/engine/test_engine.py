@@ -166,3 +166,18 @@ def test_linked_nodes_names_the_nodes_of_offers_and_needs(engine: MatchEngine) -
     assert "cathode_material" not in engine.linked_nodes("kiln")
     with pytest.raises(NotFoundError):
         engine.linked_nodes("nobody")
+
+
+def test_blocking_budget_takes_strongest_tiers_first(make_engine: Make) -> None:
+    from matching.engine import GRAPH_CANDIDATE_BUDGET
+
+    many = GRAPH_CANDIDATE_BUDGET + 10
+    lmfp = [ent(f"lmfp-{i:03d}", "520303", [("o1", "磷酸锰铁锂")]) for i in range(many)]  # 正极材料's child
+    ncm = ent("ncm-deep", "520303", [("o1", "NCM811")])  # a grandchild: a weaker specialisation tier
+    buyer = ent("buyer", "500102", needs=[{"id": "n1", "product": "正极材料"}])
+    engine = make_engine([*lmfp, ncm, buyer])
+    ids = {i.supplier.id for i in engine.suppliers_for("buyer", "n1", k=100).items}
+    assert ids == {e.id for e in lmfp}  # the whole strongest tier, past the budget; the weaker tier is skipped
+
+    small = make_engine([*lmfp[:3], ncm, buyer])  # under budget: every tier is a candidate
+    assert "ncm-deep" in {i.supplier.id for i in small.suppliers_for("buyer", "n1", k=100).items}
