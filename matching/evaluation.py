@@ -191,6 +191,25 @@ class EvalSet(BaseModel):
                 return c
         raise NotFoundError("case", case_id)
 
+    def products(self) -> set[str]:
+        """Every product the cases name: queries (posted or ad hoc) and the judged relevant items."""
+        by_id = {e.id: e for e in self.enterprises}
+
+        def product(enterprise: str, item: str, offers: bool) -> str:
+            items = by_id[enterprise].offers if offers else by_id[enterprise].needs
+            return next(i.product for i in items if i.id == item)
+
+        out: set[str] = set()
+        for c in self.cases:
+            q = c.query
+            if q.need_of is not None:
+                out.add(product(q.need_of.enterprise, q.need_of.need, offers=False))
+            if q.buyers_of is not None:
+                out.add(product(q.buyers_of.enterprise, q.buyers_of.offer, offers=True))
+            out |= {a.product for a in (q.need, q.offer) if a is not None}
+            out |= {product(j.enterprise, j.item, q.direction == "suppliers") for j in c.relevant if j.item}
+        return out
+
 
 def reference_problems(enterprises: Sequence[Enterprise], cases: Sequence[Case]) -> list[str]:
     """Every dangling or duplicate id in a case set (empty when all is well)."""

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sklearn.metrics import ndcg_score
 from typer.testing import CliRunner
 
-from matching.chains import load_graph, normalise_term
+from matching.chains import load_graph
 from matching.commands.evaluate import evaluate as evaluate_command
 from matching.evaluation import (
     HARD_CASE_TAGS,
@@ -32,6 +32,7 @@ from matching.evaluation import (
     score_case,
 )
 from matching.regions import RegionRegistry
+from matching.seeds_check import linked_nodes
 
 EVAL_DIR = Path(__file__).parent
 K = 5
@@ -44,8 +45,8 @@ MRR_MARGIN_FLOOR = 0.08
 NDCG_MARGIN_FLOOR = 0.12
 
 # Query / relevant-item products that contain no chain-graph term yet (reported to the graph owners).
-# The test fails when a new gap appears; remove an entry once the graph names the product.
-KNOWN_GRAPH_GAPS = frozenset({"加重剂"})
+# The test fails when a new gap appears or a listed one is closed (then remove it here).
+KNOWN_GRAPH_GAPS: frozenset[str] = frozenset()
 
 
 @cache
@@ -183,28 +184,9 @@ def test_dangling_reference_is_rejected(tmp_path: Path) -> None:
 def test_query_and_relevant_products_name_chain_graph_terms() -> None:
     """Every query product and every relevant item's product contains a term the chain graph knows."""
     graph = load_graph()
-    terms = [t for t in graph.term_index if len(t) >= 2]
-    data = eval_set()
-    by_id = {e.id: e for e in data.enterprises}
-
-    def product(enterprise: str, item: str, offers: bool) -> str:
-        items = by_id[enterprise].offers if offers else by_id[enterprise].needs
-        return next(i.product for i in items if i.id == item)
-
-    products: set[str] = set()
-    for c in data.cases:
-        q = c.query
-        suppliers = q.direction == "suppliers"
-        if q.need_of is not None:
-            products.add(product(q.need_of.enterprise, q.need_of.need, offers=False))
-        if q.buyers_of is not None:
-            products.add(product(q.buyers_of.enterprise, q.buyers_of.offer, offers=True))
-        for adhoc in (q.need, q.offer):
-            if adhoc is not None:
-                products.add(adhoc.product)
-        products |= {product(j.enterprise, j.item, suppliers) for j in c.relevant if j.item is not None}
-    unresolved = {p for p in products if not any(t in normalise_term(p) for t in terms)}
-    assert unresolved <= KNOWN_GRAPH_GAPS, sorted(unresolved - KNOWN_GRAPH_GAPS)
+    products = eval_set().products()
+    unresolved = {p for p in products if not linked_nodes(graph, p)}
+    assert unresolved == KNOWN_GRAPH_GAPS, (sorted(unresolved ^ KNOWN_GRAPH_GAPS))
 
 
 # ── the text-only baseline ───────────────────────────────────────────────────────────────────────
