@@ -596,7 +596,7 @@ class MatchEngine:
         if k < 1:
             raise InvalidInputError("k must be at least 1")
         profile = weights or DEFAULT_PROFILE
-        pfilter = PairFilter.from_filters(filters or profile.filters)
+        pfilter = PairFilter.from_filters(filters or profile.filters, self.index.regions.in_circle_codes())
         pairs = [
             p for p in pairs
             if pfilter.allows(p.supply.party.id, p.supply.party.region_code, p.supply.party.certs,
