@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import csv
 import math
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,10 +77,15 @@ class RegionRegistry:
         self._prefixes = {c[:2] for c in self._codes} | {c[:4] for c in self._codes}
         circle = {c for c, r in self._by_code.items() if r.in_circle}
         self._circle = frozenset(circle | {old for old, new in self._aliases.items() if new in circle})
-        self._by_short_name: dict[str, list[Region]] = {}
+
+    @cached_property
+    def _by_short_name(self) -> dict[str, list[Region]]:
+        """Regions by name and short form, built on the first address lookup."""
+        index: dict[str, list[Region]] = {}
         for region in self._by_code.values():
             for form in {region.name, short_name(region.name)}:
-                self._by_short_name.setdefault(form, []).append(region)
+                index.setdefault(form, []).append(region)
+        return index
 
     @classmethod
     @cache
