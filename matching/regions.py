@@ -93,8 +93,10 @@ class RegionRegistry:
         """Build the registry from cpca's table and the circle rule (cached per seeds dir).
 
         Every county-level row of cpca's table with coordinates becomes a region, and so does a prefecture
-        city without counties (东莞市 441900). Rows without coordinates (a few counties abolished before the
-        table was compiled) and Taiwan, Hong Kong and Macao (province-level codes only) are left out.
+        city without counties (东莞市 441900). Left out: Taiwan, Hong Kong and Macao (province-level codes
+        only) and the six rows without coordinates, three counties abolished in 2014–2016 (130421 邯郸县,
+        330204 江东区, 410211 金明区) but also 320812 清江浦区 and the provincial pilot codes 139001 定州市 and
+        139002 辛集市 (GB/T 2260: 130682, 130181, absent from the table).
         """
         rows = _read_adcodes()
         names = {code: name for code, name, _, _ in rows}
