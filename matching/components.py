@@ -31,7 +31,10 @@ def distance_km(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> n
 
 def _city(code: np.ndarray) -> np.ndarray:
     province = code // 10000
-    city: np.ndarray = np.where(np.isin(province, _MUNICIPALITIES), province * 100, code // 100)
+    # xx90xx counties (仙桃市, 石河子市…) are administered by the province directly: each is its own city.
+    own = (code // 100) % 100 == 90
+    city: np.ndarray = np.where(np.isin(province, _MUNICIPALITIES), province * 100,
+                                np.where(own, code, code // 100))
     return city
 
 
@@ -91,7 +94,7 @@ def filter_mask(
         ok &= ~np.isin(demand.code[di], codes) & ~np.isin(supply.code[si], codes)
     if filters.cross_region_only:
         ok &= ~((demand.code[di] == supply.code[si]) & (demand.code[di] >= 0))
-    if getattr(filters, "in_circle_only", False):
+    if filters.in_circle_only:
         ok &= demand.circle[di] & supply.circle[si]
     mask: np.ndarray = ok
     return mask

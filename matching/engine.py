@@ -325,7 +325,7 @@ class MatchEngine:
         ix = self.index
         profile = weights or DEFAULT_PROFILE
         active = filters or profile.filters
-        pfilter = PairFilter.from_filters(active)
+        pfilter = PairFilter.from_filters(active, ix.regions.in_circle_codes())
         ok = filter_mask(ix, demand, supply, di, si, active)
         di, si = di[ok], si[ok]
         rel = relevance(ix, demand, supply, di, si, equipment=equipment)

@@ -6,7 +6,8 @@
 * ``capacity``: offer capacity / need volume in the same base unit, capped at 1; missing, unknown unit or
   a different dimension → 0.5 (neutral, never a penalty).
 * ``cross_region``: 1.0 different province, 0.7 different city in one province, 0.3 different county in one
-  city, 0.0 same county; unknown → 0.5. Chongqing is one city (its districts and counties are all 50xx).
+  city, 0.0 same county; unknown → 0.5. Chongqing (like Beijing, Tianjin and Shanghai) is one city; a county
+  administered by its province directly (``xx90xx``, e.g. 仙桃市) is a city of its own.
 * ``policy``: 1.0 when a node of the pair lies on a chain named by the buyer's or supplier's regional plan,
   0.5 when it lies on some chain, 0.0 otherwise.
 * ``standing``: the supplier's status (reliability of supply): 链主 / 单项冠军 1.0 (chain leaders and
@@ -49,6 +50,7 @@ class RegionLookup(Protocol):
     def get(self, code: str) -> RegionLike | None: ...
     def distance_km(self, a: str, b: str) -> float | None: ...
     def resolve_address(self, text: str) -> RegionLike | None: ...
+    def in_circle_codes(self) -> frozenset[str]: ...
 
 
 class PolicyLookup(Protocol):
@@ -74,7 +76,8 @@ def capacity_component(capacity: Quantity | None, volume: Quantity | None) -> fl
 
 
 def _city_key(code: str) -> str:
-    return code[:2] if code[:2] in _MUNICIPALITIES else code[:4]
+    # xx90xx (仙桃市, 定安县, 石河子市…) are administered by the province directly: each is its own city.
+    return code[:2] if code[:2] in _MUNICIPALITIES else code if code[2:4] == "90" else code[:4]
 
 
 def cross_region_component(a: str | None, b: str | None) -> float:

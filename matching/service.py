@@ -377,11 +377,14 @@ class ChainmatchService:
         filters: MatchFilters | None = None,
     ) -> MatchResult:
         profile = self.resolve_weights(weights)
-        if region_code is not None and region_code not in self.regions:
-            raise InvalidInputError(
-                "unknown region code",
-                [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
-            )
+        if region_code is not None:
+            region = self.regions.get(region_code)
+            if region is None:
+                raise InvalidInputError(
+                    "unknown region code",
+                    [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
+                )
+            region_code = region.code  # a superseded code counts as its successor (same county)
         self.sync()
         with self._engine_lock:
             return self._engine().match(
