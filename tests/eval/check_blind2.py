@@ -13,7 +13,7 @@ import sys
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "matching", "evaluation", "sets", "blind2")  # moved beside the tests
 errors, warnings = [], []
 
 
