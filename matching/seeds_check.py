@@ -3,8 +3,8 @@
 Checks: every file parses and validates; unique ids; no dangling edges or chain/policy references; no
 ``is_a`` cycles; no ambiguous synonyms unless marked shared; every citation names a known document; a node
 that cites a document is named there (its name or a synonym occurs in the document's text; nodes the
-documents only imply cite ``doc: public``); every enterprise's region resolves; every offer and need links to
-at least one node.
+documents only imply cite ``doc: public``); a seed enterprise's tag that raises standing (链主, 龙头企业, …) is
+quoted by its citation; every enterprise's region resolves; every offer and need links to at least one node.
 
 The citation-text rule reads the source documents from :func:`matching.sources.default_source_docs_dir`; they
 are not part of the repository, so when they are absent the rule is skipped with a note, never a defect.
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from matching.chains import Chain, ChainGraph, Node, default_seeds_dir, normalise_term, read_yaml
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
+from matching.scoring import STANDING_TAGS
 from matching.sources import PUBLIC_KNOWLEDGE, SOURCE_DOCS, Source, default_source_docs_dir
 
 
@@ -251,6 +252,29 @@ def linked_nodes(graph: ChainGraph, text: str) -> list[str]:
     return cached[1].nodes_in(text)
 
 
+_BASE_STANDING = min(value for _, value in STANDING_TAGS)
+
+
+def _standing_keywords(tag: str) -> tuple[str, ...]:
+    """The keywords of the best standing tier ``tag`` matches above the base tier (规上), else ``()``."""
+    for keys, value in STANDING_TAGS:
+        if value > _BASE_STANDING and any(k in tag for k in keys):
+            return keys
+    return ()
+
+
+def _check_standing_tags(ent: Enterprise, file: str, report: SeedReport) -> None:
+    """A tag that lifts standing (链主, 龙头企业, …) must be backed by its citation: the cited section quotes the
+    document's word for it (e.g. "龙头企业", "头部企业"), so an unsupported tag cannot change rankings."""
+    section = ent.source.section if ent.source is not None else None
+    for tag in ent.tags:
+        keys = _standing_keywords(tag)
+        if keys and not (section and any(k in section for k in keys)):
+            report.defects.append(Defect(file, ent.id, "unsupported_tag",
+                                         f"tag {tag!r} raises standing but the cited section quotes none of "
+                                         f"{' / '.join(keys)}"))
+
+
 def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:
     seen: dict[str, str] = {}
     offers = needs = 0
@@ -272,6 +296,7 @@ def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, r
             if ent.source is None:
                 report.defects.append(Defect(file, ent.id, "missing_source", "every seed enterprise cites a source"))
             _check_source(ent.source, file, ent.id, report)
+            _check_standing_tags(ent, file, report)
             located = ent.region_code in regions if ent.region_code else (
                 ent.address is not None and regions.resolve_address(ent.address) is not None)
             if not located:

@@ -12,6 +12,7 @@ import yaml
 from matching.chains import ChainGraph, load_graph
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
+from matching.scoring import standing_component
 from matching.seed_enterprises import SeedEnterpriseError, load_seed_enterprises
 from matching.seeds_check import linked_nodes
 from matching.sources import SOURCE_DOCS
@@ -71,6 +72,19 @@ def test_the_documents_named_firms_are_all_present(enterprises: list[Enterprise]
              "成都飞机工业", "中航成飞民用飞机", "中国航发成都发动机", "西南铝业", "重庆国际复合材料"]
     missing = [n for n in named if n not in names]
     assert not missing, missing
+
+
+def test_standing_tags_are_the_documents_words(enterprises: list[Enterprise]) -> None:
+    """No document names a firm 链主 (002 only counts Fuling's six); 000, 001 and 003 call 13 seed firms
+    龙头企业 (or 头部企业, 工业龙头, 国内龙头地位), which stands 0.8: below a formal 链主 designation."""
+    tags = [t for e in enterprises for t in e.tags]
+    assert "链主" not in tags
+    leaders = sorted(e.id for e in enterprises if "龙头企业" in e.tags)
+    assert len(leaders) == 13
+    assert {"fl-huafeng-chemical", "fl-wankai", "fl-kalai", "cs-basf", "fl-taiji", "zy-rongbai", "zy-meiling",
+            "zy-tianci", "zy-zuntai"} <= set(leaders)
+    assert standing_component(["龙头企业", "规上"]) == 0.8
+    assert standing_component(["规上"]) < standing_component(["龙头企业"]) < standing_component(["链主"])
 
 
 @requires_source_docs

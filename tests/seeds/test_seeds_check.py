@@ -105,6 +105,10 @@ def _bad_kind(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
     c["nodes"][1]["kind"] = "gadget"
 
 
+def _unsupported_tag(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    e[0]["tags"] = ["链主", "规上"]  # the cited section "二" quotes no 链主
+
+
 @pytest.mark.parametrize(
     ("mutate", "kind", "entry"),
     [
@@ -118,6 +122,7 @@ def _bad_kind(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
         (_dup_enterprise, "duplicate_id", "ent-1"),
         (_unknown_doc, "unknown_source", "mini"),
         (_bad_kind, "invalid_node", "adipic_acid"),
+        (_unsupported_tag, "unsupported_tag", "ent-1"),
     ],
 )
 def test_each_defect_is_caught_and_named(
@@ -147,6 +152,17 @@ def test_policy_references_are_checked(tmp_path: Path) -> None:
     assert ("dangling_reference", "unknown chain 'ghost_chain'") in kinds
     assert ("unknown_region", "region '990000' does not resolve") in kinds
     assert report.counts["policy.priorities"] == 2
+
+
+def test_a_standing_tag_quoted_by_its_citation_is_accepted(tmp_path: Path) -> None:
+    enterprises = _enterprises()
+    enterprises[0]["tags"] = ["龙头企业", "规上"]
+    enterprises[0]["source"]["section"] = "二（鼓励华峰、万凯等龙头企业强化关键核心技术攻关）"
+    _write(tmp_path, _chain(), enterprises)
+    assert check_seeds(tmp_path).ok
+    enterprises[0]["source"]["section"] = "二（调动华峰、巴斯夫等头部企业积极性）"  # the document's other word
+    _write(tmp_path, _chain(), enterprises)
+    assert check_seeds(tmp_path).ok
 
 
 def test_shared_synonym_is_allowed(tmp_path: Path) -> None:
