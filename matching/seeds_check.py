@@ -235,8 +235,8 @@ def _check_node_citations(graph: ChainGraph, docs_dir: Path, report: SeedReport)
         if not any(term_occurs(term, text) for term in node.terms()):
             report.defects.append(Defect(
                 graph.node_files[nid], nid, "citation_not_in_document",
-                f"cites {doc} but neither {node.name!r} nor any synonym occurs in it; cite the "
-                "document that names it, or mark the inference {doc: public} (section may say where from)"))
+                f"cites {doc} but neither {node.name!r} nor any synonym occurs in it; cite the document "
+                "that names it or mark the inference {doc: public}"))
     report.counts["node_citations_checked"] = checked
 
 
