@@ -11,9 +11,10 @@
 * ``policy``: 1.0 when a node of the pair lies on a chain named by the buyer's or supplier's regional plan,
   0.5 when it lies on some chain, 0.0 otherwise.
 * ``standing``: the supplier's status (reliability of supply): 链主 / 单项冠军 1.0 (chain leaders and
-  national manufacturing champions), 专精特新 / 小巨人 0.8 (state-vetted specialised SMEs), 规上 0.6
-  (above-designated-size, an established operation), none 0.3 (still above zero so new suppliers are
-  not buried).
+  national manufacturing champions: formal designations on government lists), 龙头企业 / 头部企业 0.8 (a plan
+  calls the firm a leading firm of its industry: a strong but informal signal, so below a formal 链主
+  designation), 专精特新 / 小巨人 0.8 (state-vetted specialised SMEs), 规上 0.6 (above-designated-size, an
+  established operation), none 0.3 (still above zero so new suppliers are not buried).
 """
 
 from __future__ import annotations
@@ -101,9 +102,11 @@ def policy_component(pair_chains: Iterable[str], priority: frozenset[str]) -> fl
 
 STANDING_TAGS: tuple[tuple[tuple[str, ...], float], ...] = (
     (("链主", "单项冠军"), 1.0),
+    (("龙头", "头部企业"), 0.8),
     (("专精特新", "小巨人"), 0.8),
     (("规上", "规模以上"), 0.6),
 )
+"""Tag keywords (matched as substrings of a tag) and the standing they give; the best match wins."""
 NO_STANDING = 0.3
 
 
