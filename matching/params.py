@@ -63,9 +63,7 @@ class MatchParams(BaseModel):
     backfill_text_min: float = Field(0.1, description="Text-only pairs below this are dropped")
     text_relation_min: float = Field(0.3, description="Text-only pairs below this only fill short lists")
     served: float = Field(0.8, description="A demand served this well by the graph needs no text look-alikes")
-    downstream_text_override: float = Field(
-        0.35, description="Texts agreeing this strongly keep a 'downstream' pair: the link, not the text, is suspect"
-    )
+
 
 
 DEFAULT_PARAMS = MatchParams()

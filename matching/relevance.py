@@ -135,7 +135,7 @@ def relevance(
     text_factor = np.where(weak, p.weak_link_text_factor,
                            np.where(linked, p.linked_text_factor, p.text_relation_factor))
     product = np.where(none, text_factor * text, product)
-    keep &= ~(none & ((text < p.backfill_text_min) | (downstream & (text < p.downstream_text_override))))
+    keep &= ~(none & ((text < p.backfill_text_min) | downstream))
     keep &= ~clash
     backfill |= none & (text < p.text_relation_min)
     # A weakly linked demand: a strong text match may outrank its uncertain graph pairs.
