@@ -8,12 +8,12 @@ needs); see DESIGN.md §3. The stages live in their own modules: :mod:`matching.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
 
+from matching.batch import ProgressFn, top_suppliers_all
 from matching.candidates import demand_candidates, supply_candidates
 from matching.chains import ChainGraph
 from matching.components import components, filter_mask, weighted_score
@@ -26,20 +26,18 @@ from matching.linking import ItemLinks
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.profiles import Enterprise, Need, Offer
 from matching.ranking import Scored, dedupe, mark_served, top_k
-from matching.relation_matrix import KIND_CODES, RelationMatrix
+from matching.relation_matrix import RelationMatrix
 from matching.relevance import relevance
 from matching.results import MatchResult
 from matching.scoring import PolicyLookup, RegionLookup
 from matching.sides import Side, inferred, query, stored
 from matching.text import TextModel, item_text
 from matching.units import to_base
-from matching.weights import COMPONENTS, DEFAULT_PROFILE, MatchFilters, WeightProfile
+from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
 
 COMPACT_AFTER_BLOCKS = 8  # appended write batches before a background merge
-ProgressFn = Callable[[int, int], None]
-BATCH_COLUMNS = ["buyer_id", "need_id", "rank", "supplier_id", "offer_id", "score", "relation", *COMPONENTS]
 
 
 class MatchEngine:
@@ -226,61 +224,9 @@ class MatchEngine:
         self, k: int = 10, *, block_size: int = 4096, weights: WeightProfile | None = None,
         filters: MatchFilters | None = None, progress: ProgressFn | None = None,
     ) -> pl.DataFrame:
-        """Top-k suppliers for every explicit need, through the same vectorised stages in blocks of needs.
-
-        One row per (need, rank): ``buyer_id, need_id, rank, supplier_id, offer_id, score`` plus every
-        component and the relation kind. No explanations: a batch run builds them for what it publishes.
-        """
-        ix = self.index
-        rows = np.flatnonzero(ix.needs.alive.view[: len(ix.needs)])
-        frames: list[pl.DataFrame] = []
-        for start in range(0, len(rows), block_size):
-            block = rows[start : start + block_size]
-            frames.append(self._batch_block(stored(ix, ix.needs, block), k, weights, filters))
-            if progress is not None:
-                progress(min(start + block_size, len(rows)), len(rows))
-        if not frames:
-            return _empty_batch()
-        return pl.concat(frames).sort(["buyer_id", "need_id", "rank"])
-
-    def _batch_block(self, demand: Side, k: int, weights: WeightProfile | None,
-                     filters: MatchFilters | None) -> pl.DataFrame:
-        ix = self.index
-        profile = weights or DEFAULT_PROFILE
-        active = filters or profile.filters
-        di, rows = supply_candidates(ix, demand, self.params.graph_top_n_batch)
-        keep = ix.offers.alive.view[rows]
-        di, rows = di[keep], rows[keep]
-        uniq, si = np.unique(rows, return_inverse=True)
-        supply = stored(ix, ix.offers, uniq)
-        ok = filter_mask(ix, demand, supply, di, si, active)
-        di, si = di[ok], si[ok]
-        rel = relevance(ix, demand, supply, di, si, equipment=False)
-        comps, _ = components(ix, demand, supply, di, si, rel)
-        score = weighted_score(comps, profile)
-        scored = Scored(di=di, si=si, score=score, backfill=rel.backfill.copy(), kind=rel.kind,
-                        product=rel.product, inferred=np.zeros(len(di), np.bool_), buyer=demand.slot[di],
-                        supply_row=supply.row[si])
-        mark_served(scored, self.params.served)
-        keep = rel.keep & (score >= active.min_score)
-        ids = np.asarray(ix.ent_id, dtype=object)
-        need_ids = np.asarray(ix.needs.item_id, dtype=object)
-        offer_ids = np.asarray(ix.offers.item_id, dtype=object)
-        frame = pl.DataFrame({
-            "buyer_id": ids[demand.slot[di]][keep], "need_id": need_ids[demand.row[di]][keep],
-            "supplier_id": ids[supply.slot[si]][keep], "offer_id": offer_ids[supply.row[si]][keep],
-            "score": score[keep], "backfill": scored.backfill[keep],
-            "relation": np.asarray([str(KIND_CODES[x]) for x in range(len(KIND_CODES))])[rel.kind[keep]],
-            **{c: v[keep] for c, v in comps.items()},
-        }, schema_overrides={"buyer_id": pl.String, "need_id": pl.String, "supplier_id": pl.String,
-                             "offer_id": pl.String})
-        ranked = frame.sort(["buyer_id", "need_id", "backfill", "score", "supplier_id", "offer_id"],
-                            descending=[False, False, False, True, False, False])
-        top = ranked.group_by(["buyer_id", "need_id"], maintain_order=True).head(k)
-        top = top.sort(["buyer_id", "need_id", "score", "supplier_id", "offer_id"],
-                       descending=[False, False, True, False, False])
-        return top.with_columns(rank=pl.int_range(1, pl.len() + 1).over(["buyer_id", "need_id"]).cast(pl.Int32)
-                                ).select(BATCH_COLUMNS)
+        """Top-k suppliers for every explicit need (see :func:`matching.batch.top_suppliers_all`)."""
+        return top_suppliers_all(self.index, k, block_size=block_size, weights=weights, filters=filters,
+                                 progress=progress)
 
     # -- the pipeline ---------------------------------------------------------------------------
 
@@ -409,13 +355,6 @@ def _concat(a: Side, b: Side) -> Side:
         else:
             out[f] = np.concatenate([x, y])
     return Side(**out)
-
-
-def _empty_batch() -> pl.DataFrame:
-    schema: dict[str, Any] = {"buyer_id": pl.String, "need_id": pl.String, "rank": pl.Int32,
-                              "supplier_id": pl.String, "offer_id": pl.String, "score": pl.Float64,
-                              "relation": pl.String, **{c: pl.Float64 for c in COMPONENTS}}
-    return pl.DataFrame(schema=schema)
 
 
 def _unit_warning(where: str, unit: str) -> str:

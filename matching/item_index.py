@@ -126,15 +126,15 @@ class ItemIndex:
                                      *(n for e in enterprises for n in e.needs)]
         corpus = [item_text(i.product, i.description) for i in items]
         corpus += [self.linker.node_text(n) for n in self.linker.node_ids]
-        text = TextModel(self.linker.terms()).fit(corpus)
+        text = TextModel(self.linker.terms())
+        vectors = text.fit_transform(corpus)[: len(items)].astype(np.float32)
         self.linker.fit_text(text)
         with self.write_lock:
             self.text = text
             self.links = ProductLinker(self.linker, self.params)
             self._reset()
-            sample = text.transform(corpus[: max(0, len(corpus) - len(self.linker.node_ids))])
-            self.retrieval_mask = self._retrieval_mask(sample)
-            self._add(enterprises)
+            self.retrieval_mask = self._retrieval_mask(vectors)
+            self._add(enterprises, vectors)
 
     def _retrieval_mask(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Features kept for text retrieval: those in at most ``max(floor, share × items)`` items."""
@@ -168,7 +168,8 @@ class ItemIndex:
                 for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix):
                     m.clear_rows(rows)
 
-    def _add(self, enterprises: Sequence[Enterprise]) -> None:
+    def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None) -> None:
+        """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known."""
         rel = self.relations
         pos = rel.pos
         slot0 = len(self.ent_id)
@@ -202,8 +203,9 @@ class ItemIndex:
         self.ent_circle.extend(np.array(circle, dtype=np.bool_))
         self.ent_standing.extend(np.array(standing, dtype=np.float32))
         self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), -1))
-        offer_links = self._append_items(self.offers, new_offers, is_need=False)
-        need_links = self._append_items(self.needs, new_needs, is_need=True)
+        split = len(new_offers)
+        offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split])
+        need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:])
         for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
                                           offer_links, strict=True):
             rec = self.records[self.ent_id[slot]]
@@ -224,8 +226,9 @@ class ItemIndex:
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
 
     def _append_items(
-        self, cols: ItemColumns, items: list[_Item], is_need: bool
+        self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None
     ) -> list[ItemLinks]:
+        is_need = cols is self.needs
         pos = self.relations.pos
         links = [self.links.link(it[2], it[3]) for it in items]
         heads = [[(pos[lk.node_id], lk.confidence) for lk in lks.head] for lks in links]
@@ -243,9 +246,8 @@ class ItemIndex:
             base = to_base(q.value, q.unit) if q is not None and q.value is not None else None
             qty.append(np.nan if base is None else base[0])
             dims.append(-1 if base is None else self._dims.setdefault(base[1], len(self._dims)))
-        texts = [item_text(it[2], it[3]) for it in items]
-        vectors = self.text.transform(texts).astype(np.float32) if texts else sp.csr_matrix(
-            (0, self.text.n_features), dtype=np.float32)
+        if vectors is None:
+            vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
         mask = self.retrieval_mask if self.retrieval_mask is not None else np.ones(vectors.shape[1], np.float32)
         retrieval = sp.csr_matrix(vectors @ sp.diags(mask))
         retrieval.eliminate_zeros()

@@ -37,23 +37,34 @@ class Relevance:
     backfill: np.ndarray
 
 
-def _best(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best ``dc · M[dn, sn] · sc`` over every link combination: ``(score, demand node, supply node)``."""
+def _best(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
+          rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best ``dc · M[dn, sn] · sc`` over every link combination: ``(score, demand node, supply node)``.
+
+    Only ``rows`` (a mask) are computed, the rest score 0; link columns that are padding everywhere are
+    skipped, since most items carry a single link.
+    """
     pairs = dn.shape[0]
-    if pairs == 0:
-        empty = np.zeros(0, np.int64)
-        return np.zeros(0, np.float32), empty, empty
-    d = dn[:, :, None]
-    s = sn[:, None, :]
-    valid = (d >= 0) & (s >= 0)
-    vals = np.where(valid, matrix[np.maximum(d, 0), np.maximum(s, 0)], 0.0)
-    vals = vals * dc[:, :, None] * sc[:, None, :]
-    flat = vals.reshape(pairs, -1)
+    best = np.zeros(pairs, np.float32)
+    d_best = np.full(pairs, -1, np.int64)
+    s_best = np.full(pairs, -1, np.int64)
+    sel = np.flatnonzero((dn[:, 0] >= 0) & (sn[:, 0] >= 0) if rows is None else rows & (dn[:, 0] >= 0)
+                         & (sn[:, 0] >= 0))
+    if len(sel) == 0:
+        return best, d_best, s_best
+    wd = int((dn[sel] >= 0).sum(axis=1).max())
+    ws = int((sn[sel] >= 0).sum(axis=1).max())
+    d, dcs = dn[sel, :wd], dc[sel, :wd]
+    s_, scs = sn[sel, :ws], sc[sel, :ws]
+    vals = matrix[np.maximum(d, 0)[:, :, None], np.maximum(s_, 0)[:, None, :]]
+    vals = np.where((d >= 0)[:, :, None] & (s_ >= 0)[:, None, :], vals, 0.0) * dcs[:, :, None] * scs[:, None, :]
+    flat = vals.reshape(len(sel), -1)
     arg = flat.argmax(axis=1)
-    best = flat[np.arange(pairs), arg]
-    width = sn.shape[1]
-    return best, dn[np.arange(pairs), arg // width], sn[np.arange(pairs), arg % width]
+    idx = np.arange(len(sel))
+    best[sel] = flat[idx, arg]
+    d_best[sel] = d[idx, arg // ws]
+    s_best[sel] = s_[idx, arg % ws]
+    return best, d_best, s_best
 
 
 def relevance(
@@ -72,12 +83,12 @@ def relevance(
     inferred = demand.use_node[di] >= 0
     head, h_d, h_s = _best(rel.head, dn, dc, sn, sc)
     head_kind = rel.head_kind[np.maximum(h_d, 0), np.maximum(h_s, 0)]
-    use, u_d, u_s = _best(rel.use, un, uc, sn, sc)
-    inf, i_d, i_s = _best(rel.inferable_use, un, uc, sn, sc)
+    use, u_d, u_s = _best(rel.use, un, uc, sn, sc, ~inferred)
+    inf, i_d, i_s = _best(rel.inferable_use, un, uc, sn, sc, inferred)
     use = np.where(inferred, inf, use)
     u_d, u_s = np.where(inferred, i_d, u_d), np.where(inferred, i_s, u_s)
     use_kind = rel.use_kind[np.maximum(u_d, 0), np.maximum(u_s, 0)]
-    sib, s_d, s_s = _best(rel.sibling, dn, dc, sn, sc)
+    sib, s_d, s_s = _best(rel.sibling, dn, dc, sn, sc, (head == 0) & (use == 0) & ~inferred)
     text = np.clip(row_dots(demand.text[di], supply.text[si]), 0.0, 1.0)
 
     n = len(di)
@@ -126,7 +137,7 @@ def relevance(
 
     # No graph relation: the text decides, unless the supplier is downstream of what is asked for.
     none = (product == 0) & ~inferred
-    downstream = _any_downstream(index, demand, supply, di, si) & none
+    downstream = _any_downstream(index, demand, supply, di, si, none)
     d_fam, s_fam = demand.family[di], supply.family[si]
     clash = (d_fam > 0) & (s_fam > 0) & (d_fam != s_fam) & demand.confident[di] & supply.confident[si]
     linked = (sn[:, 0] >= 0) & ((dn[:, 0] >= 0) | (un[:, 0] >= 0)) & ~demand.part_of_category[di]
@@ -144,10 +155,12 @@ def relevance(
                      s_node.astype(np.int64), backfill)
 
 
-def _any_downstream(index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
+def _any_downstream(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
     """Whether some supply head node is made from some demand head node (the wrong direction)."""
-    score, _, _ = _best(index.relations.downstream, demand.head_nodes[di],
-                        np.ones_like(demand.head_conf[di]), supply.head_nodes[si], np.ones_like(supply.head_conf[si]))
+    score, _, _ = _best(index.relations.downstream, demand.head_nodes[di], np.ones_like(demand.head_conf[di]),
+                        supply.head_nodes[si], np.ones_like(supply.head_conf[si]), rows)
     return score > 0
 
 
