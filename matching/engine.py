@@ -20,7 +20,7 @@ from matching.components import components, filter_mask, weighted_score
 from matching.errors import InvalidInputError, NotFoundError
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
-from matching.item_index import ItemIndex
+from matching.item_index import EntRecord, ItemIndex
 from matching.items import QUERY_ID, ItemBuilder
 from matching.linking import ItemLinks
 from matching.params import DEFAULT_PARAMS, MatchParams
@@ -46,7 +46,7 @@ class MatchEngine:
     def __init__(self, index: ItemIndex) -> None:
         self.index = index
         self.params = index.params
-        self._items = ItemBuilder(index)
+        self._writes = threading.Lock()  # serialises writers (reads never take it)
         self._compactor: threading.Thread | None = None
 
     # -- construction and updates ---------------------------------------------------------------
@@ -80,13 +80,15 @@ class MatchEngine:
     def upsert_many(self, enterprises: Sequence[Enterprise]) -> None:
         """Insert or replace many profiles as one batch (the bulk-load path)."""
         last = {e.id: e for e in enterprises}
-        self.index.add(list(last.values()))
+        with self._writes:
+            self.index.add(list(last.values()))
         self._maybe_compact()
 
     def remove(self, enterprise_id: str) -> None:
-        if enterprise_id not in self.index.records:
-            raise NotFoundError("enterprise", enterprise_id)
-        self.index.remove([enterprise_id])
+        with self._writes:
+            if enterprise_id not in self.index.records:
+                raise NotFoundError("enterprise", enterprise_id)
+            self.index.remove([enterprise_id])
 
     def get(self, enterprise_id: str) -> Enterprise | None:
         rec = self.index.records.get(enterprise_id)
@@ -122,9 +124,12 @@ class MatchEngine:
         return self.index.text
 
     def refit(self) -> None:
-        """Explicit full rebuild: refit TF-IDF on the current profiles and re-link everything."""
-        self.index.fit([r.enterprise for r in self.index.records.values()])
-        self._items = ItemBuilder(self.index)
+        """Explicit full rebuild: refit TF-IDF on the current profiles, re-link everything, swap it in."""
+        with self._writes:
+            old = self.index
+            fresh = ItemIndex(old.relations, old.regions, old.policy, old.params)
+            fresh.fit([r.enterprise for r in old.records.values()])
+            self.index = fresh  # one reference swap: a running query keeps the index it started with
 
     def compact(self) -> bool:
         """Merge appended blocks now (normally done in the background)."""
@@ -165,8 +170,8 @@ class MatchEngine:
         weights: WeightProfile | None = None, filters: MatchFilters | None = None,
     ) -> MatchResult:
         """Suppliers for one need, or for all of the enterprise's explicit and inferred needs."""
-        rec = self._record(enterprise_id)
         ix = self.index
+        rec = self._record(enterprise_id, ix)
         if need_id is not None:
             rows = [r for r in rec.need_rows if ix.needs.item_id[r] == need_id]
             if not rows:
@@ -178,20 +183,20 @@ class MatchEngine:
             implied = inferred(ix, np.full(len(made), rec.slot), np.array([m for m, _ in made], dtype=np.int64),
                                np.array([c for _, c in made], dtype=np.float32))
             demand = _concat(explicit, implied)
-        return self._suppliers(demand, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
+        return self._suppliers(ix, demand, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
 
     def buyers_for(
         self, enterprise_id: str, offer_id: str | None = None, *, k: int = 10,
         weights: WeightProfile | None = None, filters: MatchFilters | None = None,
     ) -> MatchResult:
         """Likely buyers (explicit needs and inferred demand) for one offer or all of them."""
-        rec = self._record(enterprise_id)
         ix = self.index
+        rec = self._record(enterprise_id, ix)
         rows = rec.offer_rows if offer_id is None else [r for r in rec.offer_rows if ix.offers.item_id[r] == offer_id]
         if offer_id is not None and not rows:
             raise NotFoundError("offer", offer_id)
         supply = stored(ix, ix.offers, np.array(rows, dtype=np.int64))
-        return self._buyers(supply, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
+        return self._buyers(ix, supply, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
 
     def match(
         self, query_item: Need | Offer, *, region_code: str | None = None, certifications: list[str] | None = None,
@@ -217,8 +222,8 @@ class MatchEngine:
         )
         text = f"{query_item.product} {query_item.description or ''}".strip()
         if is_need:
-            return self._suppliers(side, k, weights, filters, warnings, None, query_item.id, text, region_code)
-        return self._buyers(side, k, weights, filters, warnings, None, query_item.id, text, region_code)
+            return self._suppliers(ix, side, k, weights, filters, warnings, None, query_item.id, text, region_code)
+        return self._buyers(ix, side, k, weights, filters, warnings, None, query_item.id, text, region_code)
 
     def top_suppliers_all(
         self, k: int = 10, *, block_size: int = 4096, weights: WeightProfile | None = None,
@@ -230,24 +235,27 @@ class MatchEngine:
 
     # -- the pipeline ---------------------------------------------------------------------------
 
-    def _suppliers(self, demand: Side, k: int, weights: WeightProfile | None, filters: MatchFilters | None,
-                   warnings: list[str], asking: str | None, query_id: str | None = None, query_text: str = "",
+    def _suppliers(self, ix: ItemIndex, demand: Side, k: int, weights: WeightProfile | None,
+                   filters: MatchFilters | None, warnings: list[str], asking: str | None, query_id: str | None = None, query_text: str = "",
                    query_region: str | None = None) -> MatchResult:
-        ix = self.index
         di, rows = supply_candidates(ix, demand, self.params.graph_top_n)
-        keep = ix.offers.alive.view[rows]
+        alive = ix.offers.alive.view  # rows a concurrent write appended but has not published yet are skipped
+        keep = rows < len(alive)
+        di, rows = di[keep], rows[keep]
+        keep = alive[rows]
         di, rows = di[keep], rows[keep]
         uniq, si = np.unique(rows, return_inverse=True)
         supply = stored(ix, ix.offers, uniq)
-        return self._finish(demand, supply, di, si, k, weights, filters, warnings, asking, query_id, query_text,
-                            query_region)
+        return self._finish(ix, demand, supply, di, si, k, weights, filters, warnings, asking, query_id,
+                            query_text, query_region)
 
-    def _buyers(self, supply: Side, k: int, weights: WeightProfile | None, filters: MatchFilters | None,
+    def _buyers(self, ix: ItemIndex, supply: Side, k: int, weights: WeightProfile | None, filters: MatchFilters | None,
                 warnings: list[str], asking: str | None, query_id: str | None = None, query_text: str = "",
                 query_region: str | None = None) -> MatchResult:
-        ix = self.index
         need_rows, slots, nodes = demand_candidates(ix, supply, self.params.graph_top_n)
-        need_rows = need_rows[ix.needs.alive.view[need_rows]]
+        alive = ix.needs.alive.view
+        need_rows = need_rows[need_rows < len(alive)]
+        need_rows = need_rows[alive[need_rows]]
         explicit = stored(ix, ix.needs, np.unique(need_rows))
         made = {(int(s), int(n)): ix.records[ix.ent_id[s]].made.get(int(n), 0.0)
                 for s, n in zip(slots, nodes, strict=True)}
@@ -259,16 +267,15 @@ class MatchEngine:
         demand = _concat(explicit, implied)
         di = np.repeat(np.arange(len(demand)), len(supply))
         si = np.tile(np.arange(len(supply)), len(demand))
-        return self._finish(demand, supply, di, si, k, weights, filters, warnings, asking, query_id, query_text,
-                            query_region, equipment=True)
+        return self._finish(ix, demand, supply, di, si, k, weights, filters, warnings, asking, query_id,
+                            query_text, query_region, equipment=True)
 
-    def _finish(self, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, k: int,
+    def _finish(self, ix: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, k: int,
                 weights: WeightProfile | None, filters: MatchFilters | None, warnings: list[str],
                 asking: str | None, query_id: str | None, query_text: str, query_region: str | None,
                 equipment: bool = False) -> MatchResult:
         if k < 1:
             raise InvalidInputError("k must be at least 1")
-        ix = self.index
         profile = weights or DEFAULT_PROFILE
         active = filters or profile.filters
         pfilter = PairFilter.from_filters(active, ix.regions.in_circle_codes())
@@ -284,9 +291,10 @@ class MatchEngine:
         mark_served(scored, self.params.served)
         idx = np.flatnonzero(keep)
         sub = Scored(*(getattr(scored, f)[idx] for f in Scored.__dataclass_fields__))
-        order = idx[top_k(sub, dedupe(sub), k, self._tie_keys(demand, supply, sub))]
+        order = idx[top_k(sub, dedupe(sub), k, self._tie_keys(ix, demand, sub))]
+        builder = ItemBuilder(ix)
         items = [
-            self._items.item(
+            builder.item(
                 rank, demand=demand, supply=supply, d=int(di[p]), s=int(si[p]), score=float(score[p]),
                 comps={c: float(v[p]) for c, v in comps.items()}, kind=int(rel.kind[p]),
                 demand_node=int(rel.demand_node[p]), supply_node=int(rel.supply_node[p]), km=float(km[p]),
@@ -310,8 +318,8 @@ class MatchEngine:
         return MatchResult(items=items, weights={"name": profile.name, "version": profile.version},
                            warnings=all_warnings)
 
-    def _tie_keys(self, demand: Side, supply: Side, s: Scored) -> list[np.ndarray]:
-        ix = self.index
+    @staticmethod
+    def _tie_keys(ix: ItemIndex, demand: Side, s: Scored) -> list[np.ndarray]:
         ids = ix.ent_id
 
         def names(slots: np.ndarray) -> np.ndarray:
@@ -320,10 +328,11 @@ class MatchEngine:
         offer = np.array([ix.offers.item_id[r] if r >= 0 else "" for r in s.supply_row.tolist()], dtype=str)
         need_rows = demand.row[s.di]
         need = np.array([ix.needs.item_id[r] if r >= 0 else "" for r in need_rows.tolist()], dtype=str)
-        return [names(supply.slot[s.si]), offer, names(s.buyer), need, demand.use_node[s.di]]
+        supplier_slots = np.asarray([ix.offers.ent.view[r] if r >= 0 else -1 for r in s.supply_row.tolist()])
+        return [names(supplier_slots), offer, names(s.buyer), need, demand.use_node[s.di]]
 
-    def _record(self, enterprise_id: str):  # type: ignore[no-untyped-def]
-        rec = self.index.records.get(enterprise_id)
+    def _record(self, enterprise_id: str, ix: ItemIndex | None = None) -> EntRecord:
+        rec = (ix or self.index).records.get(enterprise_id)
         if rec is None:
             raise NotFoundError("enterprise", enterprise_id)
         return rec

@@ -10,6 +10,7 @@ link in seconds.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -33,18 +34,21 @@ class ProductLinker:
         self.graph = linker.graph
         self.params = params
         self._cache: OrderedDict[tuple[str, str], ItemLinks] = OrderedDict()
+        self._lock = threading.Lock()  # guards the LRU order only; concurrent queries may link ad-hoc items
 
     def link(self, product: str, description: str | None) -> ItemLinks:
         desc = description or ""
         key = (product, desc if self._description_matters(product, desc) else "")
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         links = self._link(*key)
-        self._cache[key] = links
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = links
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return links
 
     def _description_matters(self, product: str, desc: str) -> bool:
@@ -61,11 +65,12 @@ class ProductLinker:
                    for lk in base.head)
 
     def _product_links(self, product: str) -> ItemLinks:
-        key = (product, "")
-        hit = self._cache.get(key)
+        with self._lock:
+            hit = self._cache.get((product, ""))
         if hit is None:
             hit = self._link(product, "")
-            self._cache[key] = hit
+            with self._lock:
+                self._cache[(product, "")] = hit
         return hit
 
     def _link(self, product: str, desc: str) -> ItemLinks:
