@@ -236,7 +236,8 @@ class MatchEngine:
     # -- the pipeline ---------------------------------------------------------------------------
 
     def _suppliers(self, ix: ItemIndex, demand: Side, k: int, weights: WeightProfile | None,
-                   filters: MatchFilters | None, warnings: list[str], asking: str | None, query_id: str | None = None, query_text: str = "",
+                   filters: MatchFilters | None, warnings: list[str], asking: str | None,
+                   query_id: str | None = None, query_text: str = "",
                    query_region: str | None = None) -> MatchResult:
         di, rows = supply_candidates(ix, demand, self.params.graph_top_n)
         alive = ix.offers.alive.view  # rows a concurrent write appended but has not published yet are skipped
