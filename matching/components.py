@@ -79,10 +79,8 @@ def filter_mask(
     """Pairs every hard filter allows (``min_score`` is applied after scoring)."""
     ds, ss = demand.slot[di], supply.slot[si]
     ok = (ds != ss) | (ds < 0)
-    if len(di):
-        need_req = np.array([bool(demand.required[d]) for d in range(len(demand))])[di]
-        for k in np.flatnonzero(need_req).tolist():
-            ok[k] &= demand.required[di[k]] <= supply.certs[si[k]]
+    for k in np.flatnonzero(demand.has_required[di]).tolist():
+        ok[k] &= demand.required[di[k]] <= supply.certs[si[k]]
     ids = index.ent_id
     if filters.exclude_enterprises:
         excluded = set(filters.exclude_enterprises)

@@ -292,7 +292,7 @@ class MatchEngine:
         mark_served(scored, self.params.served)
         idx = np.flatnonzero(keep)
         sub = Scored(*(getattr(scored, f)[idx] for f in Scored.__dataclass_fields__))
-        order = idx[top_k(sub, dedupe(sub), k, self._tie_keys(ix, demand, sub))]
+        order = idx[top_k(sub, dedupe(sub), k, lambda sel: self._tie_keys(ix, demand, sub, sel))]
         builder = ItemBuilder(ix)
         items = [
             builder.item(
@@ -320,17 +320,15 @@ class MatchEngine:
                            warnings=all_warnings)
 
     @staticmethod
-    def _tie_keys(ix: ItemIndex, demand: Side, s: Scored) -> list[np.ndarray]:
+    def _tie_keys(ix: ItemIndex, demand: Side, s: Scored, sel: np.ndarray) -> list[np.ndarray]:
+        """Supplier id, offer id, buyer id, need id and inferred node of the pairs ``sel`` (tie-breakers)."""
         ids = ix.ent_id
-
-        def names(slots: np.ndarray) -> np.ndarray:
-            return np.array([ids[x] if x >= 0 else QUERY_ID for x in slots.tolist()], dtype=object).astype(str)
-
-        offer = np.array([ix.offers.item_id[r] if r >= 0 else "" for r in s.supply_row.tolist()], dtype=str)
-        need_rows = demand.row[s.di]
-        need = np.array([ix.needs.item_id[r] if r >= 0 else "" for r in need_rows.tolist()], dtype=str)
-        supplier_slots = np.asarray([ix.offers.ent.view[r] if r >= 0 else -1 for r in s.supply_row.tolist()])
-        return [names(supplier_slots), offer, names(s.buyer), need, demand.use_node[s.di]]
+        rows = s.supply_row[sel].tolist()
+        supplier = [ids[int(ix.offers.ent.view[r])] if r >= 0 else QUERY_ID for r in rows]
+        offer = [ix.offers.item_id[r] if r >= 0 else "" for r in rows]
+        buyer = [ids[b] if b >= 0 else QUERY_ID for b in s.buyer[sel].tolist()]
+        need = [ix.needs.item_id[r] if r >= 0 else "" for r in demand.row[s.di[sel]].tolist()]
+        return [np.array(x, dtype=str) for x in (supplier, offer, buyer, need)] + [demand.use_node[s.di[sel]]]
 
     def _record(self, enterprise_id: str, ix: ItemIndex | None = None) -> EntRecord:
         rec = (ix or self.index).records.get(enterprise_id)

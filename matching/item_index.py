@@ -69,7 +69,7 @@ class ItemColumns:
         self.product: list[str] = []
         self.description: list[str | None] = []
         self.unit: list[str | None] = []
-        self.required: list[frozenset[str]] = []
+        self.required = Growable(object, fill=None)
         self.links: list[ItemLinks] = []
         self.text = RowBlocks(n_features)
         self.retrieval = RowBlocks(n_features)
@@ -113,7 +113,7 @@ class ItemIndex:
         self.ent_circle = Growable(np.bool_)
         self.ent_standing = Growable(np.float32)
         self.ent_priority = Growable(np.uint64, self.relations.node_chains.shape[1])
-        self.ent_certs: list[frozenset[str]] = []
+        self.ent_certs = Growable(object, fill=None)
         self.offers = ItemColumns(self.text.n_features, n_nodes)
         self.needs = ItemColumns(self.text.n_features, n_nodes)
         self.retrieval_mask: np.ndarray | None = None
@@ -174,6 +174,7 @@ class ItemIndex:
         pos = rel.pos
         slot0 = len(self.ent_id)
         codes, lats, lons, circle, standing, prio = [], [], [], [], [], []
+        certs: list[frozenset[str]] = []
         new_offers: list[_Item] = []
         new_needs: list[_Item] = []
         for i, e in enumerate(enterprises):
@@ -185,7 +186,7 @@ class ItemIndex:
             self.ent_id.append(e.id)
             self.ent_name.append(e.name)
             self.ent_region.append(code)
-            self.ent_certs.append(rec.certs)
+            certs.append(rec.certs)
             codes.append(int(code) if code and code.isdigit() else -1)
             lats.append(float(getattr(region, "lat", np.nan)) if region else np.nan)
             lons.append(float(getattr(region, "lon", np.nan)) if region else np.nan)
@@ -197,6 +198,7 @@ class ItemIndex:
             for n in e.needs:
                 req = certification_keys(n.required_certifications)
                 new_needs.append((slot, n.id, n.product, n.description, n.volume, req))
+        self.ent_certs.extend(_objects(certs))
         self.ent_code.extend(np.array(codes, dtype=np.int64))
         self.ent_lat.extend(np.array(lats))
         self.ent_lon.extend(np.array(lons))
@@ -271,7 +273,7 @@ class ItemIndex:
         cols.product += [it[2] for it in items]
         cols.description += [it[3] for it in items]
         cols.unit += units
-        cols.required += required
+        cols.required.extend(_objects(required))
         cols.links += links
         n_nodes = self.relations.n_nodes
         cols.text.append(vectors)
@@ -309,3 +311,9 @@ class ItemIndex:
             return frozenset(self.policy.priority_chains(code))
         except (KeyError, LookupError, ValueError):
             return frozenset()
+
+
+def _objects(values: Sequence[frozenset[str]]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out

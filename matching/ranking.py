@@ -7,6 +7,7 @@ would otherwise be shorter than k.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,15 +57,27 @@ def dedupe(s: Scored) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def top_k(s: Scored, idx: np.ndarray, k: int, tie_keys: list[np.ndarray]) -> np.ndarray:
-    """The ranked pair indices (main pairs first, backfill only to fill up to k), best first."""
+def top_k(s: Scored, idx: np.ndarray, k: int, tie_keys: Callable[[np.ndarray], list[np.ndarray]]) -> np.ndarray:
+    """The ranked pair indices (main pairs first, backfill only to fill up to k), best first.
+
+    ``tie_keys(sel)`` gives the id columns that break ties among ``sel``; it is asked only for the pairs
+    that can still reach the top k (score at least the k-th best), so ids are never built for thousands.
+    """
     if len(idx) == 0:
         return idx
 
-    def ordered(sel: np.ndarray) -> np.ndarray:
-        keys = [t[sel] for t in reversed(tie_keys)]
-        return sel[np.lexsort((*keys, -s.score[sel]))]
+    def contenders(sel: np.ndarray, n: int) -> np.ndarray:
+        if n <= 0:
+            return sel[:0]
+        if len(sel) > n:
+            kth = np.partition(-s.score[sel], n - 1)[n - 1]
+            sel = sel[-s.score[sel] <= kth]
+        return sel
 
-    main = ordered(idx[~s.backfill[idx]])[:k]
-    spare = ordered(idx[s.backfill[idx]])[: max(0, k - len(main))]
+    def ordered(sel: np.ndarray) -> np.ndarray:
+        keys = tie_keys(sel)
+        return sel[np.lexsort((*reversed(keys), -s.score[sel]))]
+
+    main = ordered(contenders(idx[~s.backfill[idx]], k))[:k]
+    spare = ordered(contenders(idx[s.backfill[idx]], k - len(main)))[: max(0, k - len(main))]
     return ordered(np.concatenate([main, spare]))

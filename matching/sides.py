@@ -32,7 +32,7 @@ class Side:
     circle: np.ndarray
     standing: np.ndarray
     priority: np.ndarray
-    certs: list[frozenset[str]]
+    certs: np.ndarray  # object array of frozensets (only read for pairs whose need requires any)
     head_nodes: np.ndarray
     head_conf: np.ndarray
     use_nodes: np.ndarray
@@ -44,7 +44,8 @@ class Side:
     part_of_category: np.ndarray
     qty: np.ndarray
     qty_dim: np.ndarray
-    required: list[frozenset[str]]
+    required: np.ndarray  # object array of frozensets
+    has_required: np.ndarray
     text: sp.csr_matrix
 
     def __len__(self) -> int:
@@ -56,7 +57,7 @@ def _party(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
         "slot": slots, "code": index.ent_code.view[slots], "lat": index.ent_lat.view[slots],
         "lon": index.ent_lon.view[slots], "circle": index.ent_circle.view[slots],
         "standing": index.ent_standing.view[slots], "priority": index.ent_priority.view[slots],
-        "certs": [index.ent_certs[s] for s in slots],
+        "certs": index.ent_certs.view[slots],
     }
 
 
@@ -72,7 +73,8 @@ def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
         use_nodes=cols.use_nodes.view[rows], use_conf=cols.use_conf.view[rows],
         for_nodes=cols.for_nodes.view[rows], family=cols.family.view[rows], confident=cols.confident.view[rows],
         use_alone=cols.use_alone.view[rows], part_of_category=cols.part_of_category.view[rows],
-        qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows], required=[cols.required[r] for r in rows],
+        qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows], required=cols.required.view[rows],
+        has_required=cols.has_required.view[rows],
         text=cols.text.rows(rows),
     )
 
@@ -94,7 +96,8 @@ def inferred(index: ItemIndex, slots: np.ndarray, nodes: np.ndarray, conf: np.nd
         use_nodes=use_nodes, use_conf=use_conf, for_nodes=np.full((n, FOR_WIDTH), -1, dtype=np.int32),
         family=np.zeros(n, dtype=np.int8), confident=np.ones(n, dtype=np.bool_),
         use_alone=np.zeros(n, dtype=np.bool_), part_of_category=np.zeros(n, dtype=np.bool_),
-        qty=np.full(n, np.nan), qty_dim=np.full(n, -1, dtype=np.int16), required=[frozenset()] * n,
+        qty=np.full(n, np.nan), qty_dim=np.full(n, -1, dtype=np.int16), required=_objects([frozenset()] * n),
+        has_required=np.zeros(n, dtype=np.bool_),
         text=sp.csr_matrix(node_matrix[np.asarray(nodes)], dtype=np.float32),  # same sorted node order
     )
 
@@ -118,12 +121,19 @@ def query(
         lat=np.array([float(getattr(region, "lat", np.nan)) if region else np.nan]),
         lon=np.array([float(getattr(region, "lon", np.nan)) if region else np.nan]),
         circle=np.array([bool(getattr(region, "in_circle", False)) if region else False]),
-        standing=np.array([NO_STANDING], dtype=np.float32), priority=prio.reshape(1, -1), certs=[certs],
+        standing=np.array([NO_STANDING], dtype=np.float32), priority=prio.reshape(1, -1), certs=_objects([certs]),
         head_nodes=hn, head_conf=hc, use_nodes=un, use_conf=uc, for_nodes=fn,
         family=np.array([FAMILY_CODES.get(links.family, 0)], dtype=np.int8),
         confident=np.array([links.confident]),
         use_alone=np.array([is_need and index.links.use_alone(links)]),
         part_of_category=np.array([is_need and index.links.part_of_category(product, links)]),
-        qty=np.array([qty[0]]), qty_dim=np.array([qty[1]], dtype=np.int16), required=[required],
+        qty=np.array([qty[0]]), qty_dim=np.array([qty[1]], dtype=np.int16), required=_objects([required]),
+        has_required=np.array([bool(required)]),
         text=sp.csr_matrix(text, dtype=np.float32),
     )
+
+
+def _objects(values: list[frozenset[str]]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
