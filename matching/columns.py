@@ -2,8 +2,8 @@
 
 Writes append (amortised O(1), the capacity doubles) and never move what a reader already holds: a grown
 array is a new object, and a reader keeps the one it took. Sparse rows live in blocks, one per write
-batch; :meth:`RowBlocks.compact` merges them (the engine runs it in the background) so products stay
-few per query.
+batch; a tombstone only clears the ``alive`` flag, and :meth:`RowBlocks.compact` (run in the background)
+merges blocks and drops dead rows, so products stay few per query and a write never rewrites the base.
 """
 
 from __future__ import annotations
@@ -72,36 +72,33 @@ class RowBlocks:
             self._blocks = (*self._blocks, block)
             self._rows += rows.shape[0]
 
-    def clear_rows(self, rows: Sequence[int]) -> None:
-        """Zero the given rows (tombstones); the blocks are replaced, never edited in place."""
-        if len(rows) == 0:
-            return
-        dead = np.asarray(sorted(rows), dtype=np.int64)
-        with self._lock:
-            out = []
-            for start, m, mt in self._blocks:
-                local = dead[(dead >= start) & (dead < start + m.shape[0])] - start
-                if len(local):
-                    keep = np.ones(m.shape[0], dtype=self.dtype)
-                    keep[local] = 0
-                    m = sp.csr_matrix(sp.diags(keep) @ m)
-                    m.eliminate_zeros()
-                    mt = m.T.tocsr()
-                out.append((start, m, mt))
-            self._blocks = tuple(out)
+    def compact(self, alive: np.ndarray, blocks: tuple[tuple[int, sp.csr_matrix, sp.csr_matrix], ...] | None = None,
+                delta_share: float = 0.1) -> bool:
+        """Merge blocks, dropping the entries of dead rows; returns whether anything was merged.
 
-    def compact(self, max_blocks: int = 1) -> bool:
-        """Merge the blocks into one when there are more than ``max_blocks``; returns whether it merged."""
-        blocks = self._blocks
-        if len(blocks) <= max_blocks:
+        Tiered, so the cost of a write stays flat: the small blocks after the base merge into one delta
+        block; the delta joins the base only once it holds ``delta_share`` of the base's rows.
+        """
+        blocks = self._blocks if blocks is None else blocks  # a snapshot taken together with ``alive``
+        if len(blocks) <= 1:
             return False
-        merged = sp.vstack([m for _, m, _ in blocks], format="csr")
-        merged_t = merged.T.tocsr()
+        base_rows = blocks[0][1].shape[0]
+        delta_rows = sum(m.shape[0] for _, m, _ in blocks[1:])
+        group = blocks if delta_rows >= delta_share * base_rows else blocks[1:]
+        if len(group) <= 1:
+            return False
+        start = group[0][0]
+        merged = sp.vstack([m for _, m, _ in group], format="csr")
+        keep = alive[start : start + merged.shape[0]].astype(self.dtype)
+        merged = sp.csr_matrix(sp.diags(keep) @ merged)
+        merged.eliminate_zeros()
+        block = (start, merged, merged.T.tocsr())
         with self._lock:
-            if self._blocks[: len(blocks)] != blocks:  # pragma: no cover - only clear_rows races here
-                return False
-            rest = self._blocks[len(blocks) :]
-            self._blocks = ((0, merged, merged_t), *rest)
+            current = self._blocks
+            if len(current) < len(blocks) or any(a is not b for a, b in zip(current, blocks, strict=False)):
+                return False  # another compaction won the race: nothing lost, the next one retries
+            head = current[: len(blocks) - len(group)]
+            self._blocks = (*head, block, *current[len(blocks) :])
         return True
 
     def rows(self, idx: np.ndarray) -> sp.csr_matrix:

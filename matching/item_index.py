@@ -164,9 +164,7 @@ class ItemIndex:
             need_rows += rec.need_rows
         for cols, rows in ((self.offers, offer_rows), (self.needs, need_rows)):
             if rows:
-                cols.alive.set(rows, False)
-                for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix):
-                    m.clear_rows(rows)
+                cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
 
     def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None) -> None:
         """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known."""
@@ -284,12 +282,14 @@ class ItemIndex:
         cols.alive.extend(np.ones(n, dtype=np.bool_))  # last: readers see complete rows
         return links
 
-    def compact(self, max_blocks: int = 1) -> bool:
-        """Merge appended blocks of every matrix; returns whether anything was merged."""
+    def compact(self) -> bool:
+        """Merge appended blocks of every matrix, dropping dead rows; returns whether anything was merged."""
+        with self.write_lock:  # a consistent snapshot of blocks and flags; the merge runs without the lock
+            work = [(m, m.blocks, cols.alive.view.copy()) for cols in (self.offers, self.needs)
+                    for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix)]
         merged = False
-        for cols in (self.offers, self.needs):
-            for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix):
-                merged = m.compact(max_blocks) or merged
+        for m, blocks, alive in work:
+            merged = m.compact(alive, blocks) or merged
         return merged
 
     def block_count(self) -> int:
