@@ -53,7 +53,7 @@ def test_reads_during_writes_never_fail(make_engine: Make) -> None:
             try:
                 ids = _supplier_ids(engine)
                 assert "zy-mn" in ids
-            except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the test thread
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
