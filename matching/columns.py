@@ -28,6 +28,13 @@ class Growable:
     def __len__(self) -> int:
         return self._len
 
+    @classmethod
+    def wrap(cls, data: np.ndarray, fill: Any = 0) -> Growable:
+        """Use ``data`` (e.g. a copy-on-write memory map) as the filled part; the first append copies it."""
+        out = cls.__new__(cls)
+        out._fill, out._data, out._len = fill, data, len(data)
+        return out
+
     @property
     def view(self) -> np.ndarray:
         return self._data[: self._len]
@@ -59,6 +66,14 @@ class RowBlocks:
 
     def __len__(self) -> int:
         return self._rows
+
+    @classmethod
+    def wrap(cls, matrix: sp.csr_matrix, transposed: sp.csr_matrix, dtype: Any = np.float32) -> RowBlocks:
+        """One block made of existing (possibly memory-mapped) matrices."""
+        out = cls(matrix.shape[1], dtype)
+        out._blocks = ((0, matrix, transposed),)
+        out._rows = matrix.shape[0]
+        return out
 
     @property
     def blocks(self) -> tuple[tuple[int, sp.csr_matrix, sp.csr_matrix], ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -24,6 +25,7 @@ from matching.item_index import EntRecord, ItemIndex
 from matching.items import QUERY_ID, ItemBuilder
 from matching.linking import ItemLinks
 from matching.params import DEFAULT_PARAMS, MatchParams
+from matching.persist import load_index, save_index
 from matching.profiles import Enterprise, Need, Offer
 from matching.ranking import Scored, dedupe, mark_served, top_k
 from matching.relation_matrix import RelationMatrix
@@ -117,6 +119,17 @@ class MatchEngine:
                 found: ItemLinks = cols.links[r]
                 return found
         raise NotFoundError(kind, item_id)
+
+    def save(self, path: Path) -> None:
+        """Save the index under ``path`` for :meth:`load` (see :mod:`matching.persist`)."""
+        self.compact()
+        save_index(self.index, path)
+
+    @classmethod
+    def load(cls, path: Path, graph: ChainGraph, regions: RegionLookup, policy: PolicyLookup,
+             params: MatchParams = DEFAULT_PARAMS) -> MatchEngine:
+        """A saved index, memory-mapped: no rebuild; refuses one built for another graph or parameters."""
+        return cls(load_index(path, RelationMatrix(graph, params), regions, policy, params))
 
     @property
     def text_model(self) -> TextModel:

@@ -78,6 +78,17 @@ class TextModel:
         """Content tokens of ``text`` (normalised, segmented, stopwords and punctuation dropped)."""
         return self._analyse(normalise_text(text))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fitted vocabularies, not the segmenter (rebuilt from the dictionary) or its cache."""
+        state = dict(self.__dict__)
+        state.pop("tokenizer", None)
+        state["_chunks"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.tokenizer = _tokenizer_for(self.dictionary)
+
     def fit(self, corpus: Sequence[str]) -> TextModel:
         """Fit both vectorisers on ``corpus`` (raw texts)."""
         self.fit_transform(corpus)

@@ -71,3 +71,28 @@ def test_reads_during_writes_never_fail(make_engine: Make) -> None:
         t.join(timeout=10)
     assert not errors, errors[0]
     assert len({i for i in _supplier_ids(engine) if i.startswith("w-")}) >= 1
+
+
+def test_a_saved_index_loads_memory_mapped_and_answers_the_same(
+    make_engine: Make, graph, regions, policy, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    import numpy as np
+    import pytest
+
+    from matching.errors import InvalidInputError
+    from matching.params import MatchParams
+
+    engine = make_engine(base_profiles())
+    engine.upsert(ent("late", "520303", [("o1", "硫酸锰")]))
+    engine.remove("zy-emn")
+    engine.save(tmp_path / "index")
+    loaded = MatchEngine.load(tmp_path / "index", graph, regions, policy)
+    assert isinstance(loaded.index.offers.alive.view, np.memmap)
+    for eid in engine.enterprise_ids():
+        for method in ("suppliers_for", "buyers_for"):
+            assert getattr(loaded, method)(eid, k=20).model_dump() == getattr(engine, method)(eid, k=20).model_dump()
+    assert loaded.get("zy-emn") is None and loaded.get("late") is not None
+    loaded.upsert(ent("after", "520303", [("o1", "硫酸锰")]))  # writes work on a loaded index
+    assert "after" in _supplier_ids(loaded)
+    with pytest.raises(InvalidInputError):
+        MatchEngine.load(tmp_path / "index", graph, regions, policy, MatchParams(graph_top_n=7))
