@@ -15,7 +15,22 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from matching.chains import NodeKind
-from matching.linking import CONSUMER, EQUIPMENT, MATERIAL, SERVICE, ItemLinks, Link, Linker
+from matching.linking import (
+    _CLAUSE,
+    CONSUMER,
+    DESCRIPTION_CONFIDENCE,
+    EQUIPMENT,
+    MATERIAL,
+    SECONDARY_CONFIDENCE,
+    SERVICE,
+    USE_CONFIDENCE,
+    ItemLinks,
+    Link,
+    Linker,
+    _dedupe,
+    _segment,
+    compatible,
+)
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.text import normalise_text
 
@@ -64,18 +79,14 @@ class ProductLinker:
         return any(nodes[lk.node_id].kind == NodeKind.category or self.graph.children.get(lk.node_id)
                    for lk in base.head)
 
-    def _product_links(self, product: str) -> ItemLinks:
-        with self._lock:
-            hit = self._cache.get((product, ""))
-        if hit is None:
-            hit = self._link(product, "")
-            with self._lock:
-                self._cache[(product, "")] = hit
-        return hit
-
     def _link(self, product: str, desc: str) -> ItemLinks:
         p = self.params
-        links = self.linker.link(product, desc or None)
+        base = self._product_links(product) if desc else None
+        named = base is not None and base.confident and any(lk.method == "dictionary" for lk in base.head)
+        if base is not None and named:
+            links = self._narrow(base, product, desc)  # product-first: the description only narrows
+        else:
+            links = self.linker.link(product, desc or None)
         if (not links.head and not links.use) or not links.confident:
             stripped = _SUFFIX.sub("", normalise_text(product)).strip()
             if stripped and stripped != normalise_text(product):
@@ -95,6 +106,46 @@ class ProductLinker:
         head = [replace(lk, confidence=min(lk.confidence, p.category_fallback_confidence))
                 if lk.node_id in narrowed else lk for lk in head]
         return ItemLinks(links.family, tuple(head), links.use, links.confident)
+
+    def _product_links(self, product: str) -> ItemLinks:
+        with self._lock:
+            hit = self._cache.get((product, ""))
+        if hit is None:
+            hit = self._link(product, "")
+            with self._lock:
+                self._cache[(product, "")] = hit
+        return hit
+
+    def _narrow(self, base: ItemLinks, product: str, desc: str) -> ItemLinks:
+        """Kinds of the product's head named in the description (head links, a sibling a little lower) and
+        the purposes its ``X用…`` clauses name (use links), from one dictionary scan per clause."""
+        linker = self.linker
+        context = normalise_text(product)
+        heads = list(base.head)
+        uses = list(base.use)
+        modified = bool(base.use)  # a product with a stated purpose is not narrowed further (old rule)
+        for clause in (c.strip() for c in _CLAUSE.split(normalise_text(desc))):
+            if not clause:
+                continue
+            _, spans = _segment(clause)
+            for m in linker._match(clause, context=context):
+                in_use = any(sp.role == "use" and sp.start <= m.start and m.end <= sp.end for sp in spans)
+                for node in m.nodes:
+                    if in_use:
+                        if not base.use and linker.family[node] == MATERIAL:
+                            uses.append(Link(node, DESCRIPTION_CONFIDENCE * USE_CONFIDENCE, "use", "description"))
+                        continue
+                    if modified or not compatible(base.family, linker.family[node]):
+                        continue
+                    for h in base.head:
+                        if node == h.node_id:
+                            continue
+                        if h.node_id in linker._ancestor_set(node):
+                            heads.append(Link(node, h.confidence, "head", "description"))
+                        elif linker._siblings(node, h.node_id):
+                            conf = round(h.confidence * SECONDARY_CONFIDENCE, 4)
+                            heads.append(Link(node, conf, "head", "description"))
+        return ItemLinks(base.family, tuple(_dedupe(heads)), tuple(_dedupe(uses)), base.confident)
 
     def use_alone(self, links: ItemLinks) -> bool:
         """An input of the named purpose may match without being the named kind: the product itself names
