@@ -42,7 +42,9 @@ class MatchParams(BaseModel):
 
     # -- candidates -------------------------------------------------------------------------------
     graph_top_n: int = Field(2048, description="Graph candidates per demand in a single query (whole postings)")
-    graph_top_n_batch: int = Field(64, description="Graph candidates per demand in a batch run (ties beyond are equals)")
+    graph_top_n_batch: int = Field(
+        64, description="Graph candidates per demand in a batch run (ties beyond the cut are equals)"
+    )
     text_top_n: int = Field(50, description="Text candidates per demand: enough to cover any realistic pool")
     text_candidate_min: float = Field(0.05, description="Cosines below this share no meaningful term")
     text_max_df: float = Field(0.01, description="Text features in more items than this share are not retrieved")
