@@ -1,17 +1,13 @@
 """Glue between the store and the matching engine; used by the REST API and the CLI (no web imports).
 
-Writes go to the store first, then straight into this process's engine. Other processes see them through
-the change log: :meth:`ChainmatchService.sync` applies every change with a higher sequence number than the
-last one seen (a background task calls it every 0.5 s, and matching calls it lazily). Each enterprise
-remembers the sequence of the version the engine holds, so a stale version never overwrites a newer one.
+Writes go to the store first, then into this process's engine; :mod:`matching.index_sync` keeps the engine in
+step with the other processes' writes through the store's change log.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError
 from matching.imports import Format, ImportPlan, RowError, plan_import
+from matching.index_sync import IndexSync
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
 from matching.results import MatchResult
@@ -48,15 +45,6 @@ class ImportOutcome:
     unchanged: list[str] = field(default_factory=list)
 
 
-@dataclass
-class SyncState:
-    """Index bookkeeping: last change sequence applied and when the log was last checked."""
-
-    seq: int = 0
-    checked_at: float = 0.0
-    applied: dict[str, int] = field(default_factory=dict)
-
-
 class ChainmatchService:
     """Enterprise CRUD, imports and matching over one store and one in-memory engine."""
 
@@ -73,11 +61,7 @@ class ChainmatchService:
         self.graph = graph
         self.regions = regions
         self.policy = policy
-        self.engine: MatchEngine | None = None
-        self._engine_lock = threading.RLock()
-        self._sync_lock = threading.Lock()
-        self._state = SyncState()
-        self._chains_of: dict[str, frozenset[str]] = {}
+        self.index = IndexSync(repository, graph, regions, policy, settings.sync_interval_s)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -126,102 +110,32 @@ class ChainmatchService:
 
     def build_index(self) -> None:
         """(Re)build the engine from everything stored."""
-        from matching.engine import MatchEngine
+        self.index.build()
 
-        started = time.perf_counter()
-        seq = self.repository.max_seq()
-        stored = self.repository.all_stored()
-        engine = MatchEngine.build(self.graph, self.regions, self.policy, [s.enterprise for s in stored])
-        with self._engine_lock:
-            self.engine = engine
-            self._state = SyncState(
-                seq=seq, checked_at=time.monotonic(), applied={s.enterprise.id: s.seq for s in stored}
-            )
-            self._chains_of = {s.enterprise.id: self._chains_for(s.enterprise.id) for s in stored}
-        log.info(
-            "index built",
-            extra={
-                "enterprises": len(stored),
-                "seq": seq,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+    @property
+    def engine(self) -> MatchEngine | None:
+        return self.index.engine
 
     @property
     def index_ready(self) -> bool:
-        return self.engine is not None
+        return self.index.engine is not None
 
     @property
     def index_seq(self) -> int:
-        return self._state.seq
+        return self.index.state.seq
 
     def index_size(self) -> int:
-        with self._engine_lock:
-            return 0 if self.engine is None else len(self.engine)
+        return self.index.size()
 
-    # -- index maintenance ---------------------------------------------------------------------
     def sync(self, *, force: bool = False) -> int:
-        """Apply changes other processes wrote; returns how many entries were applied.
-
-        Without ``force`` this is a no-op when the log was checked less than ``sync_interval_s`` ago.
-        """
-        if self.engine is None:
-            return 0
-        if not force and time.monotonic() - self._state.checked_at < self.settings.sync_interval_s:
-            return 0
-        if not self._sync_lock.acquire(blocking=force):
-            return 0
-        try:
-            checked = time.monotonic()
-            applied = 0
-            changes = self.repository.changes_since(self._state.seq)
-            while changes:
-                applied += len(changes)
-                ids = list(dict.fromkeys(c.enterprise_id for c in changes))
-                current = self.repository.get_many(ids)
-                latest_delete = {c.enterprise_id: c.seq for c in changes if c.op == "delete"}
-                updates = [(eid, current[eid].enterprise, current[eid].seq) for eid in ids if eid in current]
-                deletes = [(eid, latest_delete.get(eid, changes[-1].seq)) for eid in ids if eid not in current]
-                self._apply_many(updates, deletes)
-                self._state.seq = changes[-1].seq
-                changes = self.repository.changes_since(self._state.seq)
-            self._state.checked_at = checked
-            return applied
-        finally:
-            self._sync_lock.release()
+        """Apply changes other processes wrote (see :class:`matching.index_sync.IndexSync`)."""
+        return self.index.sync(force=force)
 
     def _apply(self, enterprise_id: str, enterprise: Enterprise | None, seq: int) -> None:
         if enterprise is None:
-            self._apply_many([], [(enterprise_id, seq)])
+            self.index.apply_many([], [(enterprise_id, seq)])
         else:
-            self._apply_many([(enterprise_id, enterprise, seq)], [])
-
-    def _apply_many(
-        self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]]
-    ) -> None:
-        """Apply store versions newer than the index's as one batch (a bulk import is one index write)."""
-        with self._engine_lock:
-            engine = self.engine
-            if engine is None:
-                return
-            fresh = [(eid, e, seq) for eid, e, seq in updates if seq > self._state.applied.get(eid, 0)]
-            gone = [(eid, seq) for eid, seq in deletes if seq > self._state.applied.get(eid, 0)]
-            try:
-                for eid, _ in gone:
-                    if engine.get(eid) is not None:
-                        engine.remove(eid)
-                    self._chains_of.pop(eid, None)
-                if fresh:
-                    engine.upsert_many([e for _, e, _ in fresh])
-                    for eid, _, _ in fresh:
-                        self._chains_of[eid] = self._chains_for(eid)
-            except Exception:
-                log.exception("index update failed", extra={"enterprises": len(fresh) + len(gone)})
-                return
-            for eid, _, seq in fresh:
-                self._state.applied[eid] = seq
-            for eid, seq in gone:
-                self._state.applied[eid] = seq
+            self.index.apply_many([(enterprise_id, enterprise, seq)], [])
 
     # -- enterprises ---------------------------------------------------------------------------
     def prepare(self, enterprise: Enterprise) -> Enterprise:
@@ -277,22 +191,9 @@ class ChainmatchService:
             if chain not in self.graph.chains:
                 raise NotFoundError("chain", chain)
             self.sync()
-            with self._engine_lock:
-                ids = {eid for eid, chains in self._chains_of.items() if chain in chains}
+            ids = self.index.enterprises_on(chain)
         rows = self.repository.page(region_code=region_code, ids=ids, q=q, after=after, limit=limit + 1)
         return rows[:limit], len(rows) > limit
-
-    def _chains_for(self, enterprise_id: str) -> frozenset[str]:
-        """Chains whose nodes (or their categories) the indexed offers and needs of an enterprise link to."""
-        try:
-            nodes = self._engine().linked_nodes(enterprise_id)
-        except NotFoundError:
-            return frozenset()
-        chains: set[str] = set()
-        for node_id in nodes:
-            for nid in (node_id, *self.graph.ancestors(node_id)):
-                chains.update(self.graph.node_chains.get(nid, ()))
-        return frozenset(chains)
 
     # -- imports -------------------------------------------------------------------------------
     def import_bytes(
@@ -317,7 +218,7 @@ class ChainmatchService:
         if dry_run or not plan.enterprises:
             return outcome
         results = self.repository.upsert_many([p.enterprise for p in plan.enterprises])
-        self._apply_many(
+        self.index.apply_many(
             [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed], []
         )  # the whole import is one index write
         for result in results:
