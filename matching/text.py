@@ -104,6 +104,7 @@ class TextModel:
             analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, min_df=1, dtype=np.float64
         )
         words = self.word_vectorizer_.fit_transform(docs)
+        self._chunks.clear()  # the bulk pass is done: keep the memory for the index, not for old chunks
         chars = self.char_vectorizer_.fit_transform(docs)
         joint = self._join(words, chars)
         return joint if corpus else joint[:0]
@@ -141,7 +142,7 @@ class TextModel:
         return out
 
 
-CHUNK_CACHE_SIZE = 1_000_000
+CHUNK_CACHE_SIZE = 200_000
 
 
 @lru_cache(maxsize=4)
