@@ -11,12 +11,18 @@ What "a term occurs" means, everywhere it is asked:
   terms match as substrings;
 - a one-character term (锡, 铝) counts only when it is the whole text.
 
+The linker matches texts after :func:`matching.text.normalise_text`, which also converts Traditional script to
+Simplified; ``seeds check`` matches after :func:`literal_text`, which does not, because it asks whether the
+seeds' own words occur as written (電梯導軌 is a gap in the graph's terms even though the engine reads it).
+
 Callers add their own rules on top: the linker keeps the longest match (:mod:`matching.linking.dictionary`);
 ``seeds check`` asks only whether a node's term occurs at all.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,6 +34,7 @@ from matching.chains import ChainGraph
 from matching.text import normalise_text
 
 _WORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,11 @@ class TermMatch:
     shared: bool
 
 
+def literal_text(text: str) -> str:
+    """NFKC, lower case, single spaces: :func:`normalise_text` without the Traditional → Simplified step."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
 def whole_word(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` does not run into ASCII letters or digits around it (where it has them)."""
     if text[start] in _WORD_CHARS and start > 0 and text[start - 1] in _WORD_CHARS:
@@ -65,7 +77,8 @@ def occurs_at(text: str, start: int, end: int) -> bool:
 
 
 def term_occurs(term: str, text: str) -> bool:
-    """Whether ``term`` occurs in ``text`` (already passed through :func:`normalise_text`) by these rules."""
+    """Whether ``term`` occurs in ``text`` (already passed through :func:`literal_text` or
+    :func:`normalise_text`) by the occurrence rules."""
     key = normalise_text(term)
     if not key:
         return False
@@ -142,8 +155,8 @@ class TermMatcher:
         return {m.term for m in self.find(text)}
 
     def nodes_in(self, text: str) -> list[str]:
-        """Ids of every node with a term occurring in ``text`` (normalised here), sorted."""
-        return sorted({n for m in self.find(normalise_text(text)) for n in m.nodes})
+        """Ids of every node with a term occurring in ``text`` as written (see :func:`literal_text`), sorted."""
+        return sorted({n for m in self.find(literal_text(text)) for n in m.nodes})
 
     @lru_cache(maxsize=16384)  # noqa: B019 - the matcher lives as long as its graph
     def containing(self, fragment: str) -> tuple[str, ...]:
