@@ -1,8 +1,8 @@
 """The one dictionary matcher over chain-graph terms, shared by the engine's linker and ``seeds check``.
 
 Every node term (Chinese and English name, synonyms, shared synonyms), normalised with
-:func:`matching.text.normalise_text`, is a key of one Aho–Corasick automaton (pyahocorasick) whose value is
-the term's node ids. A scan returns every occurrence with its span, in one pass over the text.
+:func:`matching.text.normalise_text`, is a key of one Aho–Corasick automaton (pyahocorasick) whose value
+names the term's nodes. One pass over a text returns every occurrence with its span.
 
 What "a term occurs" means, everywhere it is asked:
 
