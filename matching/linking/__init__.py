@@ -23,6 +23,25 @@ what the kiln is for. Linking therefore
 """
 
 from matching.linking.linker import Linker
-from matching.linking.links import CONSUMER, EQUIPMENT, MATERIAL, SERVICE, ItemLinks, Link, compatible
+from matching.linking.links import (
+    CONSUMER,
+    DESCRIPTION_CONFIDENCE,
+    EQUIPMENT,
+    MATERIAL,
+    SECONDARY_CONFIDENCE,
+    SERVICE,
+    USE_CONFIDENCE,
+    ItemLinks,
+    Link,
+    compatible,
+)
+from matching.linking.links import dedupe as _dedupe
+from matching.linking.spans import CLAUSE as _CLAUSE
+from matching.linking.spans import segment as _segment
 
-__all__ = ["CONSUMER", "EQUIPMENT", "MATERIAL", "SERVICE", "ItemLinks", "Link", "Linker", "compatible"]
+# _CLAUSE, _dedupe and _segment are the private names of the module before the split, kept for code written
+# against it (matching.item_links); new code imports CLAUSE, dedupe and segment from links and spans.
+__all__ = [
+    "CONSUMER", "DESCRIPTION_CONFIDENCE", "EQUIPMENT", "MATERIAL", "SECONDARY_CONFIDENCE", "SERVICE",
+    "USE_CONFIDENCE", "_CLAUSE", "ItemLinks", "Link", "Linker", "_dedupe", "_segment", "compatible",
+]
