@@ -216,27 +216,11 @@ def default_seeds_dir() -> Path:
 
 
 def load_graph(seeds_dir: Path | None = None) -> ChainGraph:
-    """Load and validate the chain graph; raises ``pydantic.ValidationError`` on a malformed entry.
+    """Load the chain graph; raises :class:`matching.seed_loader.SeedError`, naming the file and the entry,
+    on the first malformed or duplicate entry.
 
-    Use :func:`matching.seeds_check.check_seeds` for the full report with file names.
+    Use :func:`matching.seeds_check.check_seeds` for the full report of every defect.
     """
-    root = seeds_dir or default_seeds_dir()
-    nodes: list[Node] = []
-    node_files: dict[str, str] = {}
-    for path in sorted((root / "nodes").glob("*.yaml")):
-        for raw in read_yaml(path).get("nodes", []):
-            node = Node.model_validate(raw)
-            nodes.append(node)
-            node_files.setdefault(node.id, path.name)
-    chains: list[Chain] = []
-    chain_files: dict[str, str] = {}
-    for path in sorted((root / "chains").glob("*.yaml")):
-        chain = Chain.model_validate(read_yaml(path))
-        chains.append(chain)
-        chain_files[chain.id] = path.name
-        for node in chain.nodes:
-            node_files.setdefault(node.id, path.name)
-    graph = ChainGraph.from_parts(nodes, chains)
-    graph.node_files = node_files
-    graph.chain_files = chain_files
-    return graph
+    from matching.seed_loader import read_graph
+
+    return read_graph(seeds_dir, "strict").value

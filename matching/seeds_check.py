@@ -6,39 +6,31 @@ that cites a document is named there (its name or a synonym occurs in the docume
 documents only imply cite ``doc: public``); a seed enterprise's tag that raises standing (链主, 龙头企业, …) is
 quoted by its citation; every enterprise's region resolves; every offer and need links to at least one node.
 
+Files are read by :mod:`matching.seed_loader` in ``collect`` mode, and a term "occurs" by the rules of the
+engine's own matcher, :class:`matching.term_matcher.TermMatcher` (ASCII terms as whole words).
+
 The citation-text rule reads the source documents from :func:`matching.sources.default_source_docs_dir`; they
 are not part of the repository, so when they are absent the rule is skipped with a note, never a defect.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from matching.chains import Chain, ChainGraph, Node, default_seeds_dir, normalise_term, read_yaml
+from matching.chains import ChainGraph, default_seeds_dir, normalise_term
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
 from matching.scoring import STANDING_TAGS
+from matching.seed_loader import Defect, SeedEnterprise, read_enterprises, read_graph
 from matching.sources import PUBLIC_KNOWLEDGE, SOURCE_DOCS, Source, default_source_docs_dir
+from matching.term_matcher import TermMatcher, literal_text, term_occurs
+from matching.text import normalise_text
 
-
-@dataclass(frozen=True)
-class Defect:
-    """One problem found in a seed file."""
-
-    file: str
-    entry: str
-    kind: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file} [{self.entry}] {self.kind}: {self.message}"
+__all__ = ["Defect", "SeedReport", "TermMatcher", "check_seeds", "linked_nodes", "term_occurs"]
 
 
 @dataclass
@@ -54,74 +46,17 @@ class SeedReport:
         return not self.defects
 
 
-def _validation_messages(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<entry>'}: {e['msg']}" for e in exc.errors())
-
-
-def _load_yaml(path: Path, root: Path, report: SeedReport) -> Any:
-    try:
-        return read_yaml(path)
-    except yaml.YAMLError as exc:
-        report.defects.append(Defect(str(path.relative_to(root)), "<file>", "yaml", str(exc)))
-        return None
-
-
 def _check_source(source: Source | None, file: str, entry: str, report: SeedReport) -> None:
     if source is not None and not source.is_known():
         report.defects.append(Defect(file, entry, "unknown_source", f"unknown source document {source.doc!r}"))
 
 
-def _load_nodes_and_chains(root: Path, report: SeedReport) -> ChainGraph:
-    nodes: dict[str, Node] = {}
-    node_files: dict[str, str] = {}
-    chains: dict[str, Chain] = {}
-    chain_files: dict[str, str] = {}
-
-    def add_node(raw: Any, file: str, index: int) -> None:
-        ident = raw.get("id", f"#{index}") if isinstance(raw, dict) else f"#{index}"
-        try:
-            node = Node.model_validate(raw)
-        except ValidationError as exc:
-            report.defects.append(Defect(file, str(ident), "invalid_node", _validation_messages(exc)))
-            return
-        if node.id in nodes:
-            report.defects.append(
-                Defect(file, node.id, "duplicate_id", f"node id also defined in {node_files[node.id]}")
-            )
-            return
-        _check_source(node.source, file, node.id, report)
-        nodes[node.id] = node
-        node_files[node.id] = file
-
-    for path in sorted((root / "nodes").glob("*.yaml")):
-        file = str(path.relative_to(root))
-        data = _load_yaml(path, root, report)
-        for i, raw in enumerate((data or {}).get("nodes") or []):
-            add_node(raw, file, i)
-    for path in sorted((root / "chains").glob("*.yaml")):
-        file = str(path.relative_to(root))
-        data = _load_yaml(path, root, report)
-        if not isinstance(data, dict):
-            report.defects.append(Defect(file, "<file>", "invalid_chain", "expected a mapping"))
-            continue
-        for i, raw in enumerate(data.get("nodes") or []):
-            add_node(raw, file, i)
-        try:
-            chain = Chain.model_validate({**data, "nodes": []})
-        except ValidationError as exc:
-            report.defects.append(Defect(file, str(data.get("id", "<chain>")), "invalid_chain",
-                                         _validation_messages(exc)))
-            continue
-        if chain.id in chains:
-            report.defects.append(Defect(file, chain.id, "duplicate_id",
-                                         f"chain id also defined in {chain_files[chain.id]}"))
-            continue
+def _check_sources(graph: ChainGraph, report: SeedReport) -> None:
+    for nid, node in graph.nodes.items():
+        _check_source(node.source, graph.node_files[nid], nid, report)
+    for cid, chain in graph.chains.items():
         for source in chain.sources:
-            _check_source(source, file, chain.id, report)
-        chains[chain.id] = chain
-        chain_files[chain.id] = file
-    graph = ChainGraph(nodes=nodes, chains=chains, node_files=node_files, chain_files=chain_files)
-    return graph
+            _check_source(source, graph.chain_files[cid], cid, report)
 
 
 def _check_graph(graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:
@@ -161,49 +96,6 @@ def _check_graph(graph: ChainGraph, regions: RegionRegistry, report: SeedReport)
                                          "mark it in shared_synonyms on each if intended"))
 
 
-_ASCII_TERM = re.compile(r"^[a-z0-9.+\-/ ]+$")
-
-
-class TermMatcher:
-    """Finds node terms inside a text: CJK terms as substrings, ASCII terms as whole words."""
-
-    def __init__(self, graph: ChainGraph) -> None:
-        self._cjk: dict[str, list[str]] = {}
-        self._ascii: dict[str, list[str]] = {}
-        for term, owners in graph.term_index.items():
-            if len(term) >= 2:
-                (self._ascii if _ASCII_TERM.match(term) else self._cjk)[term] = owners
-        alternation = "|".join(re.escape(t) for t in sorted(self._ascii, key=len, reverse=True))
-        self._ascii_re = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])") if alternation else None
-
-    def nodes_in(self, text: str) -> list[str]:
-        key = normalise_term(text)
-        found: set[str] = set()
-        for term, owners in self._cjk.items():
-            if term in key:
-                found.update(owners)
-        if self._ascii_re is not None:
-            # Overlapping ASCII matches: scan every start position so "pa66" and "pa" both count.
-            for start in range(len(key)):
-                match = self._ascii_re.match(key, start)
-                if match:
-                    found.update(self._ascii[match.group(0)])
-        return sorted(found)
-
-
-def term_occurs(term: str, normalised_text: str) -> bool:
-    """Whether ``term`` occurs in a text already passed through :func:`normalise_term`.
-
-    CJK terms match as substrings, ASCII terms as whole words; one-character terms (煤, 铝) never count.
-    """
-    key = normalise_term(term)
-    if len(key) < 2:
-        return False
-    if _ASCII_TERM.match(key):
-        return re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", normalised_text) is not None
-    return key in normalised_text
-
-
 def _check_node_citations(graph: ChainGraph, docs_dir: Path, report: SeedReport) -> None:
     """A node citing a document must be named there: its name or one of its synonyms occurs in the text.
 
@@ -219,20 +111,21 @@ def _check_node_citations(graph: ChainGraph, docs_dir: Path, report: SeedReport)
         report.notes.append(f"source documents not found at {docs_dir}: the rule that a cited document names "
                             "the node was skipped (set CHAINMATCH_SOURCE_DOCS or --source-docs)")
         return
-    texts: dict[str, str] = {}
+    matcher = TermMatcher.for_graph(graph)
+    named: dict[str, set[str]] = {}  # the terms each document names
     for doc in sorted(SOURCE_DOCS):
         path = docs_dir / doc
         if path.is_file():
-            texts[doc] = normalise_term(path.read_text(encoding="utf-8"))
+            named[doc] = matcher.found_terms(literal_text(path.read_text(encoding="utf-8")))
         else:
             report.notes.append(f"source document {doc} not found in {docs_dir}: nodes citing it were not checked")
     checked = 0
     for nid, node, doc in cited:
-        text = texts.get(doc)
-        if text is None:
+        terms = named.get(doc)
+        if terms is None:
             continue
         checked += 1
-        if not any(term_occurs(term, text) for term in node.terms()):
+        if not any(normalise_text(term) in terms for term in node.terms()):
             report.defects.append(Defect(
                 graph.node_files[nid], nid, "citation_not_in_document",
                 f"cites {doc} but neither {node.name!r} nor any synonym occurs in it; cite the document "
@@ -240,16 +133,10 @@ def _check_node_citations(graph: ChainGraph, docs_dir: Path, report: SeedReport)
     report.counts["node_citations_checked"] = checked
 
 
-_MATCHERS: dict[int, tuple[ChainGraph, TermMatcher]] = {}
-
-
 def linked_nodes(graph: ChainGraph, text: str) -> list[str]:
-    """Node ids whose name or synonym occurs in ``text`` (ASCII terms must match whole words)."""
-    cached = _MATCHERS.get(id(graph))
-    if cached is None or cached[0] is not graph:
-        cached = (graph, TermMatcher(graph))
-        _MATCHERS[id(graph)] = cached
-    return cached[1].nodes_in(text)
+    """Node ids whose name or synonym occurs in ``text`` as written, by the engine's matcher and its
+    occurrence rules (ASCII terms as whole words; see :mod:`matching.term_matcher`)."""
+    return TermMatcher.for_graph(graph).nodes_in(text)
 
 
 _BASE_STANDING = min(value for _, value in STANDING_TAGS)
@@ -275,41 +162,25 @@ def _check_standing_tags(ent: Enterprise, file: str, report: SeedReport) -> None
                                          f"{' / '.join(keys)}"))
 
 
-def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:
-    seen: dict[str, str] = {}
-    offers = needs = 0
-    for path in sorted((root / "enterprises").glob("*.yaml")):
-        file = str(path.relative_to(root))
-        data = _load_yaml(path, root, report)
-        entries = data.get("enterprises", []) if isinstance(data, dict) else data or []
-        for i, raw in enumerate(entries):
-            ident = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
-            try:
-                ent = Enterprise.model_validate(raw)
-            except ValidationError as exc:
-                report.defects.append(Defect(file, str(ident), "invalid_enterprise", _validation_messages(exc)))
-                continue
-            if ent.id in seen:
-                report.defects.append(Defect(file, ent.id, "duplicate_id", f"enterprise also in {seen[ent.id]}"))
-                continue
-            seen[ent.id] = file
-            if ent.source is None:
-                report.defects.append(Defect(file, ent.id, "missing_source", "every seed enterprise cites a source"))
-            _check_source(ent.source, file, ent.id, report)
-            _check_standing_tags(ent, file, report)
-            located = ent.region_code in regions if ent.region_code else (
-                ent.address is not None and regions.resolve_address(ent.address) is not None)
-            if not located:
-                report.defects.append(Defect(file, ent.id, "unknown_region",
-                                             f"region {ent.region_code or ent.address!r} does not resolve"))
-            for kind, items in (("offer", ent.offers), ("need", ent.needs)):
-                for item in items:
-                    if not linked_nodes(graph, f"{item.product} {item.description or ''}"):
-                        report.defects.append(Defect(file, f"{ent.id}/{item.id}", "unlinked_" + kind,
-                                                     f"{item.product!r} links to no chain node"))
-            offers += len(ent.offers)
-            needs += len(ent.needs)
-    report.counts.update(enterprises=len(seen), offers=offers, needs=needs)
+def _check_enterprises(
+    seeds: list[SeedEnterprise], graph: ChainGraph, regions: RegionRegistry, report: SeedReport
+) -> None:
+    for seed in seeds:
+        file, ent = seed.file, seed.enterprise
+        _check_source(ent.source, file, ent.id, report)
+        _check_standing_tags(ent, file, report)
+        located = ent.region_code in regions if ent.region_code else (
+            ent.address is not None and regions.resolve_address(ent.address) is not None)
+        if not located:
+            report.defects.append(Defect(file, ent.id, "unknown_region",
+                                         f"region {ent.region_code or ent.address!r} does not resolve"))
+        for kind, items in (("offer", ent.offers), ("need", ent.needs)):
+            for item in items:
+                if not linked_nodes(graph, f"{item.product} {item.description or ''}"):
+                    report.defects.append(Defect(file, f"{ent.id}/{item.id}", "unlinked_" + kind,
+                                                 f"{item.product!r} links to no chain node"))
+    report.counts.update(enterprises=len(seeds), offers=sum(len(s.enterprise.offers) for s in seeds),
+                         needs=sum(len(s.enterprise.needs) for s in seeds))
 
 
 def _check_policy(root: Path, graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:
@@ -340,7 +211,10 @@ def check_seeds(seeds_dir: Path | None = None, source_docs_dir: Path | None = No
     root = seeds_dir or default_seeds_dir()
     report = SeedReport()
     regions = RegionRegistry.load(root)
-    graph = _load_nodes_and_chains(root, report)
+    loaded = read_graph(root, "collect")
+    graph = loaded.value
+    report.defects.extend(loaded.defects)
+    _check_sources(graph, report)
     _check_graph(graph, regions, report)
     report.counts.update(
         chains=len(graph.chains),
@@ -350,7 +224,9 @@ def check_seeds(seeds_dir: Path | None = None, source_docs_dir: Path | None = No
         regions=len(regions),
     )
     _check_node_citations(graph, source_docs_dir or default_source_docs_dir(), report)
-    _check_enterprises(root, graph, regions, report)
+    enterprises = read_enterprises(root, "collect")
+    report.defects.extend(enterprises.defects)
+    _check_enterprises(list(enterprises.value), graph, regions, report)
     if (root / "policy").is_dir():
         _check_policy(root, graph, regions, report)
     terms_by_kind: dict[str, int] = defaultdict(int)
