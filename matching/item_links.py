@@ -16,7 +16,6 @@ from dataclasses import replace
 
 from matching.chains import NodeKind
 from matching.linking import (
-    _CLAUSE,
     CONSUMER,
     DESCRIPTION_CONFIDENCE,
     EQUIPMENT,
@@ -27,10 +26,10 @@ from matching.linking import (
     ItemLinks,
     Link,
     Linker,
-    _dedupe,
-    _segment,
     compatible,
 )
+from matching.linking.links import dedupe
+from matching.linking.spans import CLAUSE, segment
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.text import normalise_text
 
@@ -124,11 +123,11 @@ class ProductLinker:
         heads = list(base.head)
         uses = list(base.use)
         modified = bool(base.use)  # a product with a stated purpose is not narrowed further (old rule)
-        for clause in (c.strip() for c in _CLAUSE.split(normalise_text(desc))):
+        for clause in (c.strip() for c in CLAUSE.split(normalise_text(desc))):
             if not clause:
                 continue
-            _, spans = _segment(clause)
-            for m in linker._match(clause, context=context):
+            _, spans = segment(clause)
+            for m in linker.dictionary.match(clause, context=context):
                 in_use = any(sp.role == "use" and sp.start <= m.start and m.end <= sp.end for sp in spans)
                 for node in m.nodes:
                     if in_use:
@@ -140,12 +139,12 @@ class ProductLinker:
                     for h in base.head:
                         if node == h.node_id:
                             continue
-                        if h.node_id in linker._ancestor_set(node):
+                        if h.node_id in linker.facts.ancestor_set(node):
                             heads.append(Link(node, h.confidence, "head", "description"))
-                        elif linker._siblings(node, h.node_id):
+                        elif linker.facts.siblings(node, h.node_id):
                             conf = round(h.confidence * SECONDARY_CONFIDENCE, 4)
                             heads.append(Link(node, conf, "head", "description"))
-        return ItemLinks(base.family, tuple(_dedupe(heads)), tuple(_dedupe(uses)), base.confident)
+        return ItemLinks(base.family, tuple(dedupe(heads)), tuple(dedupe(uses)), base.confident)
 
     def use_alone(self, links: ItemLinks) -> bool:
         """An input of the named purpose may match without being the named kind: the product itself names

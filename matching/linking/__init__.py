@@ -35,13 +35,8 @@ from matching.linking.links import (
     Link,
     compatible,
 )
-from matching.linking.links import dedupe as _dedupe
-from matching.linking.spans import CLAUSE as _CLAUSE
-from matching.linking.spans import segment as _segment
 
-# _CLAUSE, _dedupe and _segment are the private names of the module before the split, kept for code written
-# against it (matching.item_links); new code imports CLAUSE, dedupe and segment from links and spans.
 __all__ = [
     "CONSUMER", "DESCRIPTION_CONFIDENCE", "EQUIPMENT", "MATERIAL", "SECONDARY_CONFIDENCE", "SERVICE",
-    "USE_CONFIDENCE", "_CLAUSE", "ItemLinks", "Link", "Linker", "_dedupe", "_segment", "compatible",
+    "USE_CONFIDENCE", "ItemLinks", "Link", "Linker", "compatible",
 ]

@@ -25,7 +25,7 @@ from matching.linking.links import (
 )
 from matching.linking.node_texts import NodeTexts
 from matching.linking.spans import COORD, clauses, head_text
-from matching.term_matcher import TermMatch, TermMatcher
+from matching.term_matcher import TermMatcher
 from matching.text import TextModel, normalise_text
 
 
@@ -136,17 +136,6 @@ class Linker:
         if self.family[node_id] not in (EQUIPMENT, SERVICE):
             return ()
         return self._equipment_use(node_id)
-
-    # -- the names of the single-module Linker, for code written against it ------------------------
-
-    def _match(self, text: str, context: str | None = None, exclude: str | None = None) -> list[TermMatch]:
-        return self.dictionary.match(text, context, exclude)
-
-    def _ancestor_set(self, nid: str) -> frozenset[str]:
-        return self.facts.ancestor_set(nid)
-
-    def _siblings(self, a: str, b: str) -> bool:
-        return self.facts.siblings(a, b)
 
     @lru_cache(maxsize=8192)  # noqa: B019 - the linker lives as long as its graph
     def _equipment_use(self, node_id: str) -> tuple[str, ...]:
