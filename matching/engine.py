@@ -225,7 +225,7 @@ class MatchEngine:
         base = to_base(qty.value, qty.unit) if qty is not None and qty.value is not None else None
         dims = ix._dims
         qty_cols = (np.nan, -1) if base is None or base[1] not in dims else (base[0], dims[base[1]])
-        links = ix.links.link(query_item.product, query_item.description)
+        links = ix.links.link(query_item.product, query_item.description, is_need=is_need)
         side = query(
             ix, links, ix.text.transform([item_text(query_item.product, query_item.description)]),
             product=query_item.product, region_code=region_code, certs=certification_keys(certifications or []),

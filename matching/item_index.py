@@ -230,7 +230,7 @@ class ItemIndex:
     ) -> list[ItemLinks]:
         is_need = cols is self.needs
         pos = self.relations.pos
-        links = [self.links.link(it[2], it[3]) for it in items]
+        links = [self.links.link(it[2], it[3], is_need=is_need) for it in items]
         heads = [[(pos[lk.node_id], lk.confidence) for lk in lks.head] for lks in links]
         uses = [[(pos[lk.node_id], lk.confidence) for lk in lks.use] for lks in links]
         fors = [[(pos[u], 1.0) for u in self.links.equipment_uses(lks)] for lks in links]

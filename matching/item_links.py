@@ -28,6 +28,7 @@ from matching.linking import (
     Linker,
     compatible,
 )
+from matching.linking.cues import INPUT_SUFFIXES
 from matching.linking.links import dedupe
 from matching.linking.spans import CLAUSE, segment
 from matching.params import DEFAULT_PARAMS, MatchParams
@@ -36,6 +37,8 @@ from matching.text import normalise_text
 GENERIC_SUFFIXES: tuple[str, ...] = ("原材料", "原料", "材料", "产品", "制品", "系列", "类", "等")
 _SUFFIX = re.compile("(" + "|".join(GENERIC_SUFFIXES) + r")+$")
 _USE_MARK = ("用", "供", "适用", "配套")
+ALTERNATIVE_CUES = ("均可", "也可", "亦可", "或", "可替代")  # the buyer names more than one acceptable product
+_INPUT_MARKS = ("原料", "由", "制成", "制备")
 FAMILY_CODES: dict[str | None, int] = {None: 0, MATERIAL: 1, EQUIPMENT: 2, SERVICE: 3, CONSUMER: 4}
 CACHE_SIZE = 262_144
 
@@ -50,20 +53,42 @@ class ProductLinker:
         self._cache: OrderedDict[tuple[str, str], ItemLinks] = OrderedDict()
         self._lock = threading.Lock()  # guards the LRU order only; concurrent queries may link ad-hoc items
 
-    def link(self, product: str, description: str | None) -> ItemLinks:
+    def link(self, product: str, description: str | None, *, is_need: bool = False) -> ItemLinks:
+        """Links of an offer or a need; a need's description may name acceptable alternatives."""
         desc = description or ""
         key = (product, desc if self._description_matters(product, desc) else "")
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit
-        links = self._link(*key)
-        with self._lock:
-            self._cache[key] = links
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return links
+        if hit is None:
+            hit = self._link(*key)
+            with self._lock:
+                self._cache[key] = hit
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        if is_need and hit.head and any(cue in desc for cue in ALTERNATIVE_CUES):
+            return self._alternatives(hit, product, desc)
+        return hit
+
+    def _alternatives(self, links: ItemLinks, product: str, desc: str) -> ItemLinks:
+        """Products a buyer names as acceptable too (干花椒与花椒油均可): extra heads at a lower confidence.
+        Only clauses that say so count, and never a purpose (用于…) or an input (…为原料)."""
+        linker = self.linker
+        have = {lk.node_id for lk in links.head}
+        extra: list[Link] = []
+        for clause in (c.strip() for c in CLAUSE.split(normalise_text(desc))):
+            if not any(cue in clause for cue in ALTERNATIVE_CUES) or any(m in clause for m in _INPUT_MARKS):
+                continue
+            _, spans = segment(clause)
+            for m in linker.dictionary.match(clause, context=normalise_text(product)):
+                if any(sp.role == "use" and sp.start <= m.start and m.end <= sp.end for sp in spans):
+                    continue
+                extra += [Link(n, self.params.alternative_confidence, "head", "description") for n in m.nodes
+                          if n not in have and compatible(links.family, linker.family[n])]
+        if not extra:
+            return links
+        return ItemLinks(links.family, tuple(dedupe([*links.head, *extra])), links.use, links.confident)
 
     def _description_matters(self, product: str, desc: str) -> bool:
         """Only a category product, an unknown product or a stated purpose needs the description."""
@@ -84,16 +109,22 @@ class ProductLinker:
         named = base is not None and base.confident and any(lk.method == "dictionary" for lk in base.head)
         if base is not None and named:
             links = self._narrow(base, product, desc)  # product-first: the description only narrows
+        elif desc:
+            links = self._from_description(product, desc)
         else:
-            links = self.linker.link(product, desc or None)
+            links = self.linker.link(product, None)
         if (not links.head and not links.use) or not links.confident:
             stripped = _SUFFIX.sub("", normalise_text(product)).strip()
             if stripped and stripped != normalise_text(product):
                 retry = self.linker.link(stripped, desc or None)
                 if retry.head and retry.confident:
-                    stripped_head = tuple(replace(lk, confidence=min(lk.confidence, p.suffix_confidence))
-                                          for lk in retry.head)
-                    links = ItemLinks(retry.family, stripped_head, retry.use, True)
+                    found = tuple(replace(lk, confidence=min(lk.confidence, p.suffix_confidence))
+                                  for lk in retry.head)
+                    if normalise_text(product).endswith(INPUT_SUFFIXES):  # 钛原料: what titanium is made from
+                        uses = tuple(replace(lk, role="use") for lk in found)
+                        links = ItemLinks(retry.family, (), (*uses, *retry.use), True)
+                    else:  # 铝材料, 花椒产品: the term is the product
+                        links = ItemLinks(retry.family, found, retry.use, True)
         head: list[Link] = list(links.head)
         # A head taken from the description alone is a guess: text must be able to outrank it.
         head = [replace(lk, confidence=min(lk.confidence, p.description_head_confidence))
@@ -114,6 +145,29 @@ class ProductLinker:
             with self._lock:
                 self._cache[(product, "")] = hit
         return hit
+
+    def _from_description(self, product: str, desc: str) -> ItemLinks:
+        """A product naming no node: the description may say what it is, but its purposes (用于X, X用) only
+        ever become use links; they are masked before the linker and its text fallback read it."""
+        kept: list[str] = []
+        purposes: list[Link] = []
+        for clause in (c.strip() for c in CLAUSE.split(normalise_text(desc))):
+            if not clause:
+                continue
+            _, spans = segment(clause)
+            masked = list(clause)
+            for sp in spans:
+                if sp.role == "use":
+                    for m in self.linker.dictionary.match(clause[sp.start : sp.end]):
+                        purposes += [Link(n, DESCRIPTION_CONFIDENCE * USE_CONFIDENCE, "use", "description")
+                                     for n in m.nodes if self.linker.family[n] == MATERIAL]
+                    masked[sp.start : sp.end] = " " * (sp.end - sp.start)
+            text = "".join(masked).replace("用于", " ").replace("用", " ").strip()
+            if text:
+                kept.append(text)
+        links = self.linker.link(product, "，".join(kept) or None)
+        uses = dedupe([*links.use, *purposes])
+        return ItemLinks(links.family, links.head, tuple(uses), links.confident)
 
     def _narrow(self, base: ItemLinks, product: str, desc: str) -> ItemLinks:
         """Kinds of the product's head named in the description (head links, a sibling a little lower) and

@@ -38,6 +38,9 @@ class MatchParams(BaseModel):
     description_head_confidence: float = Field(
         0.6, description="A head taken from the description when the product names nothing: text must help"
     )
+    alternative_confidence: float = Field(
+        0.6, description="A product a need's description names as acceptable too (X或Y均可): a weaker head"
+    )
     low_confidence: float = Field(0.8, description="Below this link confidence, text may carry the rank")
 
     # -- candidates -------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class RelationMatrix:
                 if a in self.pos:
                     anc[i, self.pos[a]] = 1.0
         self.self_and_ancestors = sp.csr_matrix(anc)
+        self.is_kind_of = anc  # [a, b] = 1 when a is b or one of its kinds (dense, for pair gathers)
         self.end_product = np.array([graph.nodes[x].kind == NodeKind.end_product for x in self.node_ids])
         self.head_sparse = sp.csr_matrix(self.head)
         self.head_sibling = np.maximum(self.head, self.sibling)

@@ -158,10 +158,15 @@ def relevance(
 def _any_downstream(
     index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:
-    """Whether some supply head node is made from some demand head node (the wrong direction)."""
-    score, _, _ = _best(index.relations.downstream, demand.head_nodes[di], np.ones_like(demand.head_conf[di]),
-                        supply.head_nodes[si], np.ones_like(supply.head_conf[si]), rows)
-    return score > 0
+    """Whether some supply head node is made from some demand head node, or is (a kind of) the buyer's
+    stated purpose (导热胶 用于电池包: a battery pack is what the buyer makes, not what it buys)."""
+    rel = index.relations
+    ones_s = np.ones_like(supply.head_conf[si])
+    score, _, _ = _best(rel.downstream, demand.head_nodes[di], np.ones_like(demand.head_conf[di]),
+                        supply.head_nodes[si], ones_s, rows)
+    purpose, _, _ = _best(rel.is_kind_of.T, demand.use_nodes[di], np.ones_like(demand.use_conf[di]),
+                          supply.head_nodes[si], ones_s, rows & (demand.use_node[di] < 0))
+    return (score > 0) | (purpose > 0)
 
 
 def _excluded(index: ItemIndex, demand: Side, di: np.ndarray, s_node: np.ndarray) -> np.ndarray:

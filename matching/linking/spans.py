@@ -83,8 +83,8 @@ def _use_split(text: str, lo: int, hi: int) -> tuple[Span, Span] | None:
             return Span(pos + 2, hi, "use"), Span(hi, hi, "head")  # 用于X: a use clause, no product
         if pos + 1 < hi and text[pos + 1 : hi].strip():
             return Span(lo, pos, "use"), Span(pos + 1, hi, "head")
-        if pos > lo:
-            return Span(lo, pos, "head"), Span(pos, pos, "use")
+        if pos > lo:  # 榨菜丝小包装用: X用 with nothing after names a purpose, not a product
+            return Span(lo, pos, "use"), Span(pos, pos, "head")
         return None
 
 

@@ -114,3 +114,17 @@ def test_items_found_by_text_alone_say_so(engine: MatchEngine) -> None:
     if first.explanation.relation == "text":
         assert "文本相近" in first.explanation.summary_zh
     assert first.explanation.shared_terms
+
+
+def test_a_clause_ending_in_yong_names_a_purpose_not_the_product(engine: MatchEngine) -> None:
+    links = engine.index.links.link("复合包装材料", "电池包模组用，耐高温", is_need=True)
+    assert "battery_pack" not in links.head_nodes()
+    assert "pack" not in suppliers(ask(engine, "复合包装材料", "电池包模组用，耐高温"))
+
+
+def test_alternatives_a_buyer_names_count_but_inputs_and_purposes_do_not(engine: MatchEngine) -> None:
+    links = engine.index.links.link("花椒", "青花椒或导电炭黑均可", is_need=True)  # odd, but explicit
+    assert {"sichuan_pepper", "conductive_carbon"} <= set(links.head_nodes())
+    assert engine.index.links.link("花椒", "青花椒或导电炭黑均可").head_nodes() == ["sichuan_pepper"]  # offers
+    input_named = engine.index.links.link("尼龙66盐", "以己二酸为原料或外购均可", is_need=True)
+    assert "adipic_acid" not in input_named.head_nodes()
