@@ -55,11 +55,16 @@ class Growable:
 
 
 class RowBlocks:
-    """Sparse rows (items × features) in blocks, each kept also transposed for top-n products."""
+    """Sparse rows (items × features) in blocks, each kept also transposed for top-n products.
 
-    def __init__(self, n_features: int, dtype: Any = np.float32) -> None:
+    ``transposed=False`` keeps rows only (a matrix that is gathered by row, never multiplied against): the
+    transposed copy would double its memory for nothing.
+    """
+
+    def __init__(self, n_features: int, dtype: Any = np.float32, *, transposed: bool = True) -> None:
         self.n_features = n_features
         self.dtype = dtype
+        self.keep_transposed = transposed
         self._blocks: tuple[tuple[int, sp.csr_matrix, sp.csr_matrix], ...] = ()
         self._rows = 0
         self._lock = threading.Lock()
@@ -68,9 +73,10 @@ class RowBlocks:
         return self._rows
 
     @classmethod
-    def wrap(cls, matrix: sp.csr_matrix, transposed: sp.csr_matrix, dtype: Any = np.float32) -> RowBlocks:
+    def wrap(cls, matrix: sp.csr_matrix, transposed: sp.csr_matrix, dtype: Any = np.float32, *,
+             keep_transposed: bool = True) -> RowBlocks:
         """One block made of existing (possibly memory-mapped) matrices."""
-        out = cls(matrix.shape[1], dtype)
+        out = cls(matrix.shape[1], dtype, transposed=keep_transposed)
         out._blocks = ((0, matrix, transposed),)
         out._rows = matrix.shape[0]
         return out
@@ -83,7 +89,7 @@ class RowBlocks:
     def append(self, rows: sp.csr_matrix) -> None:
         rows = sp.csr_matrix(rows, dtype=self.dtype)
         with self._lock:
-            block = (self._rows, rows, rows.T.tocsr())
+            block = (self._rows, rows, self._transpose(rows))
             self._blocks = (*self._blocks, block)
             self._rows += rows.shape[0]
 
@@ -107,7 +113,7 @@ class RowBlocks:
         keep = alive[start : start + merged.shape[0]].astype(self.dtype)
         merged = sp.csr_matrix(sp.diags(keep) @ merged)
         merged.eliminate_zeros()
-        block = (start, merged, merged.T.tocsr())
+        block = (start, merged, self._transpose(merged))
         with self._lock:
             current = self._blocks
             if len(current) < len(blocks) or any(a is not b for a, b in zip(current, blocks, strict=False)):
@@ -115,6 +121,11 @@ class RowBlocks:
             head = current[: len(blocks) - len(group)]
             self._blocks = (*head, block, *current[len(blocks) :])
         return True
+
+    def _transpose(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        if self.keep_transposed:
+            return m.T.tocsr()
+        return sp.csr_matrix((0, m.shape[0]), dtype=self.dtype)  # a placeholder: never multiplied
 
     def rows(self, idx: np.ndarray) -> sp.csr_matrix:
         """The rows ``idx`` (global row numbers), in that order."""

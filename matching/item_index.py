@@ -71,7 +71,7 @@ class ItemColumns:
         self.unit: list[str | None] = []
         self.required = Growable(object, fill=None)
         self.links: list[ItemLinks] = []
-        self.text = RowBlocks(n_features)
+        self.text = RowBlocks(n_features, transposed=False)  # gathered by row for cosines only
         self.retrieval = RowBlocks(n_features)
         self.head_matrix = RowBlocks(n_nodes)
         self.use_matrix = RowBlocks(n_nodes)

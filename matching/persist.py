@@ -62,10 +62,12 @@ def save_index(index: ItemIndex, path: Path) -> None:
                 blocks: RowBlocks = getattr(cols, name)
                 matrix = sp.vstack([m for _, m, _ in blocks.blocks], format="csr") if blocks.blocks else \
                     sp.csr_matrix((0, blocks.n_features), dtype=blocks.dtype)
-                for suffix, m in (("", matrix), (".t", matrix.T.tocsr())):
+                transposed = matrix.T.tocsr() if blocks.keep_transposed else sp.csr_matrix((0, 0), dtype=blocks.dtype)
+                for suffix, m in (("", matrix), (".t", transposed)):
                     for part in ("data", "indices", "indptr"):
                         np.save(path / f"{kind}.{name}{suffix}.{part}.npy", getattr(m, part))
-                (path / f"{kind}.{name}.shape.json").write_text(json.dumps(list(matrix.shape)))
+                (path / f"{kind}.{name}.shape.json").write_text(
+                    json.dumps({"shape": list(matrix.shape), "transposed": blocks.keep_transposed}))
         objects: dict[str, Any] = {
             "ent_id": index.ent_id, "ent_name": index.ent_name, "ent_region": index.ent_region,
             "ent_certs": list(index.ent_certs.view), "records": index.records, "text": index.text,
@@ -113,10 +115,11 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
             setattr(cols, name, objects[f"{kind}.{name}"])
         cols.required = Growable.wrap(_objects(objects[f"{kind}.required"]), fill=None)
         for name in _MATRICES:
-            shape = tuple(json.loads((path / f"{kind}.{name}.shape.json").read_text()))
+            meta = json.loads((path / f"{kind}.{name}.shape.json").read_text())
+            shape = tuple(meta["shape"])
             m = _csr(path, f"{kind}.{name}", shape)
-            mt = _csr(path, f"{kind}.{name}.t", (shape[1], shape[0]))
-            setattr(cols, name, RowBlocks.wrap(m, mt))
+            mt = _csr(path, f"{kind}.{name}.t", (shape[1], shape[0]) if meta["transposed"] else (0, 0))
+            setattr(cols, name, RowBlocks.wrap(m, mt, keep_transposed=bool(meta["transposed"])))
     return index
 
 
