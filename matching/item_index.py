@@ -44,7 +44,7 @@ class EntRecord:
     offer_rows: list[int] = field(default_factory=list)
     need_rows: list[int] = field(default_factory=list)
     made: dict[int, float] = field(default_factory=dict)  # node → confidence of what it makes
-    need_cover: frozenset[int] = frozenset()  # supply nodes an explicit need already asks for
+    need_heads: tuple[int, ...] = ()  # head nodes of its explicit needs (what it already asks for)
 
 
 class ItemColumns:
@@ -214,15 +214,11 @@ class ItemIndex:
                 if self.links.makes(links, lk.node_id):
                     node = pos[lk.node_id]
                     rec.made[node] = max(rec.made.get(node, 0.0), lk.confidence)
-        cover: dict[int, set[int]] = {}
         for (slot, *_), row, links in zip(new_needs, range(len(self.needs) - len(new_needs), len(self.needs)),
                                           need_links, strict=True):
             rec = self.records[self.ent_id[slot]]
             rec.need_rows.append(row)
-            for lk in links.head:
-                cover.setdefault(slot, set()).update(np.flatnonzero(rel.head[pos[lk.node_id]]).tolist())
-        for slot, nodes in cover.items():
-            self.records[self.ent_id[slot]].need_cover = frozenset(nodes)
+            rec.need_heads = (*rec.need_heads, *(pos[lk.node_id] for lk in links.head))
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
 
     def _append_items(

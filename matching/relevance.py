@@ -174,7 +174,8 @@ def _excluded(index: ItemIndex, demand: Side, di: np.ndarray, s_node: np.ndarray
     for k in np.flatnonzero((demand.use_node[di] >= 0) & (demand.slot[di] >= 0)).tolist():
         slot, node = int(demand.slot[di[k]]), int(s_node[k])
         rec = index.records.get(index.ent_id[slot])
-        if rec is not None and (node in rec.made or node in rec.need_cover):
+        heads = index.relations.head
+        if rec is not None and (node in rec.made or any(heads[h, node] > 0 for h in rec.need_heads)):
             out[k] = True
     return out
 
