@@ -203,6 +203,12 @@ def task_peer(args: argparse.Namespace) -> Result:
     return out
 
 
+def _method(obj: object, name: str) -> Callable[..., Any] | None:
+    """An engine method from the v2 contract, or ``None`` while the engine does not have it yet."""
+    method = getattr(obj, name, None)
+    return method if callable(method) else None
+
+
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -219,8 +225,7 @@ def task_engine(args: argparse.Namespace) -> Result:
     from matching.policy import Policy
     from matching.profiles import Need, Quantity
 
-    v2 = hasattr(MatchEngine, "top_suppliers_all")
-    has_upsert_many = hasattr(MatchEngine, "upsert_many")
+    v2 = _method(MatchEngine, "top_suppliers_all") is not None
     if not v2 and args.size > args.v1_max_size:
         return {"skipped": "pending: MatchEngine.top_suppliers_all is not on this branch (engine v2 not merged); "
                            f"the current engine is measured up to --v1-max-size {args.v1_max_size:,} only"}
@@ -250,8 +255,8 @@ def task_engine(args: argparse.Namespace) -> Result:
         engine.suppliers_for(eid, nid, k=args.k)
     for need, code in adhoc[:20]:
         engine.match(need, region_code=code, k=args.k)
-    sup = [_timed(lambda e=eid, n=nid: engine.suppliers_for(e, n, k=args.k)) for eid, nid in stored]
-    adh = [_timed(lambda q=need, c=code: engine.match(q, region_code=c, k=args.k)) for need, code in adhoc]
+    sup = [_timed(functools.partial(engine.suppliers_for, eid, nid, k=args.k)) for eid, nid in stored]
+    adh = [_timed(functools.partial(engine.match, need, region_code=code, k=args.k)) for need, code in adhoc]
     out["suppliers_for_p50_ms"], out["suppliers_for_p99_ms"] = percentiles(sup)
     out["match_p50_ms"], out["match_p99_ms"] = percentiles(adh)
     out["queries"] = len(sup)
@@ -259,8 +264,9 @@ def task_engine(args: argparse.Namespace) -> Result:
 
     # All-needs top-k.
     start = time.perf_counter()
-    if v2:
-        result = engine.top_suppliers_all(k=args.k, block_size=args.block_size)
+    top_all = _method(engine, "top_suppliers_all")
+    if top_all is not None:
+        result = top_all(k=args.k, block_size=args.block_size)
         out["all_needs_s"] = time.perf_counter() - start
         out["all_needs_basis"] = "top_suppliers_all"
         out["all_needs_rows"] = result.height
@@ -294,7 +300,15 @@ def task_engine(args: argparse.Namespace) -> Result:
             text = f"{first.description or first.product}，批次{j}"
             updates.append(e.model_copy(update={"offers": [first.model_copy(update={"description": text}),
                                                            *e.offers[1:]]}))
-        lat = [_timed(lambda u=u: engine.upsert(u)) for u in updates]
+        lat: list[float] = []
+        start = time.perf_counter()
+        for j, update in enumerate(updates, 1):
+            lat.append(_timed(functools.partial(engine.upsert, update)))
+            if j % 1000 == 0:
+                log(args, f"{j:,} upserts, p50 of the last 1,000 {np.median(lat[-1000:]):.2f} ms")
+            if time.perf_counter() - start > args.upsert_budget:
+                out["upserts_stopped"] = f"stopped after {j:,} of {len(updates):,} updates (--upsert-budget)"
+                break
         window = max(1, min(1000, len(lat) // 10))
         p50s = [float(np.median(lat[i : i + window])) for i in range(0, len(lat), window)]
         out.update(upserts=len(lat), upsert_window=window, upsert_p50_ms_by_window=p50s,
@@ -305,9 +319,10 @@ def task_engine(args: argparse.Namespace) -> Result:
     # Bulk load of extra firms into the running engine.
     if args.bulk:
         extra = frames_to_profiles(*_frames(args, graph, regions, extra=True))
-        if has_upsert_many:
+        upsert_many = _method(engine, "upsert_many")
+        if upsert_many is not None:
             start = time.perf_counter()
-            engine.upsert_many(extra)
+            upsert_many(extra)
             out["bulk_s"] = time.perf_counter() - start
             out["bulk_basis"] = f"upsert_many of {len(extra):,}"
         else:
@@ -354,6 +369,7 @@ def run_task(args: argparse.Namespace, task: str, size: int) -> Result:
                  "--sample", str(args.sample), "--budget", str(args.budget), "--max-df", str(args.max_df),
                  "--threads", str(args.threads), "--block-size", str(args.block_size), "--bulk", str(args.bulk),
                  "--bulk-fallback", str(args.bulk_fallback), "--updates", str(args.updates),
+                 "--upsert-budget", str(args.upsert_budget),
                  "--v1-max-size", str(args.v1_max_size), "--tasks", *args.tasks]
     if args.reuse:
         forwarded.append("--reuse")
@@ -477,6 +493,8 @@ def notes(results: list[Result]) -> list[str]:
     for r in results:
         if r["task"] == "engine" and "bulk_basis" in r:
             out.append(f"{r['size']:,}: bulk load = {r['bulk_basis']} extra firms")
+        if "upserts_stopped" in r:
+            out.append(f"{r['size']:,}: upserts {r['upserts_stopped']}")
         if "all_needs_warning" in r:
             out.append(f"{r['size']:,}: {r['all_needs_warning']}")
         if "skipped" in r and r["task"] != "engine":
@@ -528,6 +546,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bulk-fallback", type=int, default=1000,
                         help="without upsert_many: firms upserted one by one, then extrapolated")
     parser.add_argument("--updates", type=int, default=10_000, help="repeated upserts of the same 100 firms")
+    parser.add_argument("--upsert-budget", type=float, default=1800.0,
+                        help="stop the repeated upserts after this many seconds (the current engine is slow)")
     parser.add_argument("--v1-max-size", type=int, default=10_000,
                         help="largest size the current (pre-v2) engine is run at")
     parser.add_argument("--reuse", action="store_true", help="reuse a cached corpus and TF-IDF (no generate time)")
