@@ -60,6 +60,13 @@ class EnterpriseRecord(BaseModel):
     updated_at: datetime
     revision: int = Field(description="Change-log sequence number of this version")
     warnings: list[str] = Field(default_factory=list, description="e.g. unknown units, kept as given")
+    province: str | None = Field(
+        default=None, examples=["贵州省"], description="Province of the enterprise's county (null if unknown)"
+    )
+    in_circle: bool | None = Field(
+        default=None,
+        description="Whether the enterprise's county is in the Chengdu–Chongqing economic circle (null if unknown)",
+    )
 
 
 class EnterprisePage(BaseModel):
@@ -197,6 +204,8 @@ class MatchRequest(BaseModel):
 
 
 class RegionOut(BaseModel):
+    """A county-level division of China."""
+
     code: str = Field(examples=["520303"])
     name: str = Field(examples=["汇川区"])
     province: str = Field(examples=["贵州省"])

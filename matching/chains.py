@@ -198,11 +198,21 @@ def read_yaml(path: Path) -> Any:
 
 
 def default_seeds_dir() -> Path:
-    """``CHAINMATCH_SEEDS_DIR`` if set (installed images), else the repository's ``seeds/``."""
+    """``CHAINMATCH_SEEDS_DIR`` if set, else the repository's ``seeds/``, else the wheel's ``chainmatch_seeds``."""
     import os
 
     configured = os.environ.get("CHAINMATCH_SEEDS_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "seeds"
+    if configured:
+        return Path(configured)
+    repository = Path(__file__).resolve().parent.parent / "seeds"
+    if repository.is_dir():
+        return repository
+    import importlib.util
+
+    spec = importlib.util.find_spec("chainmatch_seeds")  # the copy an installed wheel carries
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return repository
 
 
 def load_graph(seeds_dir: Path | None = None) -> ChainGraph:

@@ -6,6 +6,7 @@ import typer
 
 from matching.commands.evaluate import evaluate
 from matching.commands.imports import import_file
+from matching.commands.params import params
 from matching.commands.seeds import seeds_app
 from matching.commands.serve import serve
 
@@ -15,3 +16,4 @@ app.add_typer(seeds_app, name="seeds")
 app.command("serve")(serve)
 app.command("import")(import_file)
 app.command("evaluate")(evaluate)
+app.command("params")(params)

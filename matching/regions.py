@@ -1,27 +1,31 @@
-"""County-level regions of Chongqing, Sichuan and Guizhou, with coordinates and circle membership.
+"""County-level regions of all China, with coordinates, province, city and circle membership.
 
 Codes, names and county-seat coordinates come from the ``cpca`` package's GB/T 2260 table; membership of
-the economic circle comes from ``seeds/regions.yaml`` (a rule over names, citing the 2021 plan).
+the economic circle comes from ``seeds/regions.yaml`` (a rule over names, citing the 2021 plan), which also
+lists divisions renamed or re-coded after that table was compiled (their old codes stay accepted as aliases).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from matching.chains import default_seeds_dir, read_yaml
 
-PROVINCES = {"50": "重庆市", "51": "四川省", "52": "贵州省"}
+# Province-level municipalities: their counties have no city level between them and the province.
+MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 EARTH_RADIUS_KM = 6371.0088
 
 
 class Region(BaseModel):
-    """A county-level division (区 / 县 / 县级市 / 自治县)."""
+    """A county-level division (区 / 县 / 县级市 / 自治县 / 旗, or a city without counties such as 东莞市)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -43,9 +47,22 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-def _read_adcodes() -> list[dict[str, str]]:
+def _read_adcodes() -> list[tuple[str, str, str, str]]:
+    """cpca's table as ``(6-digit code, name, longitude, latitude)`` rows; coordinates may be empty."""
     text = resources.files("cpca").joinpath("resources/adcodes.csv").read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
+    rows = csv.reader(text.splitlines()[1:])
+    return [(adcode[:6], name, lon, lat) for adcode, name, lon, lat in rows]
+
+
+def _circle_member(code: str, name: str, city: str, rule: dict[str, Any]) -> tuple[bool, bool]:
+    """``(in_circle, circle_partial)`` by the seeds rule; only Chongqing and Sichuan have members."""
+    if code[:2] == "50":
+        partial = name in rule["chongqing"]["partial"]
+        return name in rule["chongqing"]["counties"] or partial, partial
+    if code[:2] == "51":
+        sc = rule["sichuan"]
+        return city in sc["cities"] and name not in sc["excluded_counties"], False
+    return False, False
 
 
 class RegionRegistry:
@@ -53,43 +70,56 @@ class RegionRegistry:
 
     def __init__(self, regions: list[Region], aliases: dict[str, str] | None = None) -> None:
         self._by_code = {r.code: r for r in sorted(regions, key=lambda r: r.code)}
+        self._codes = list(self._by_code)
         self._aliases = dict(aliases or {})
-        self._by_short_name: dict[str, list[Region]] = {}
+        self._provinces = {r.code[:2]: r.province for r in self._by_code.values()}
+        self._cities = {r.code[:4]: r.city for r in self._by_code.values()}
+        self._prefixes = {c[:2] for c in self._codes} | {c[:4] for c in self._codes}
+        circle = {c for c, r in self._by_code.items() if r.in_circle}
+        self._circle = frozenset(circle | {old for old, new in self._aliases.items() if new in circle})
+
+    @cached_property
+    def _by_short_name(self) -> dict[str, list[Region]]:
+        """Regions by name and short form, built on the first address lookup."""
+        index: dict[str, list[Region]] = {}
         for region in self._by_code.values():
             for form in {region.name, short_name(region.name)}:
-                self._by_short_name.setdefault(form, []).append(region)
+                index.setdefault(form, []).append(region)
+        return index
 
     @classmethod
     @cache
     def load(cls, seeds_dir: Path | None = None) -> RegionRegistry:
-        """Build the registry from cpca's table and the circle rule (cached per seeds dir)."""
-        rows = [r for r in _read_adcodes() if r["adcode"][:2] in PROVINCES]
-        names = {r["adcode"][:6]: r["name"] for r in rows}
+        """Build the registry from cpca's table and the circle rule (cached per seeds dir).
+
+        Every county-level row of cpca's table with coordinates becomes a region, and so does a prefecture
+        city without counties (东莞市 441900). Left out: Taiwan, Hong Kong and Macao (province-level codes
+        only) and the six rows without coordinates, three counties abolished in 2014–2016 (130421 邯郸县,
+        330204 江东区, 410211 金明区) but also 320812 清江浦区 and the provincial pilot codes 139001 定州市 and
+        139002 辛集市 (GB/T 2260: 130682, 130181, absent from the table).
+        """
+        rows = _read_adcodes()
+        names = {code: name for code, name, _, _ in rows}
+        provinces = {code[:2]: name for code, name in names.items() if code[2:] == "0000"}
+        with_counties = {code[:4] for code, name, lon, _ in rows if code[4:] != "00" and name != "市辖区" and lon}
         rule = read_yaml((seeds_dir or default_seeds_dir()) / "regions.yaml")
-        cq, sc = rule["chongqing"], rule["sichuan"]
         renamed = {e["old"]: e for e in rule["renamed"]["entries"]}
         regions: list[Region] = []
-        for row in rows:
-            code = row["adcode"][:6]
+        for code, name, lon, lat in rows:
             if code in renamed:
-                code, row = renamed[code]["new"], {**row, "name": renamed[code]["name"]}
-            county_level = code[4:] != "00" and row["name"] != "市辖区" and row["longitude"]
-            if not county_level:
+                code, name = renamed[code]["new"], renamed[code]["name"]
+            if not lon or code[2:] == "0000" or code[:2] not in provinces or name == "市辖区":
                 continue
-            province = PROVINCES[code[:2]]
-            city = province if code[:2] == "50" else names.get(code[:4] + "00", "")
-            name = row["name"]
-            if code[:2] == "50":
-                partial = name in cq["partial"]
-                member = name in cq["counties"] or partial
-            elif code[:2] == "51":
-                partial = False
-                member = city in sc["cities"] and name not in sc["excluded_counties"]
+            if code[4:] == "00":
+                if code[:4] in with_counties:
+                    continue  # a prefecture with counties: not itself county-level
+                city = name
             else:
-                partial = member = False
+                city = provinces[code[:2]] if code[:2] in MUNICIPALITIES else names.get(code[:4] + "00", "")
+            member, partial = _circle_member(code, name, city, rule)
             regions.append(
-                Region(code=code, name=name, province=province, city=city, lat=float(row["latitude"]),
-                       lon=float(row["longitude"]), in_circle=member, circle_partial=partial)
+                Region(code=code, name=name, province=provinces[code[:2]], city=city, lat=float(lat),
+                       lon=float(lon), in_circle=member, circle_partial=partial)
             )
         return cls(regions, aliases={old: e["new"] for old, e in renamed.items()})
 
@@ -108,10 +138,31 @@ class RegionRegistry:
         if code in self:
             return True
         prefix = code[:2] if code[2:] == "0000" else code[:4] if code[4:] == "00" else None
-        return prefix is not None and any(c.startswith(prefix) for c in self._by_code)
+        return prefix is not None and prefix in self._prefixes
 
     def all(self) -> list[Region]:
+        """Every region, ordered by code."""
         return list(self._by_code.values())
+
+    def after(self, code: str | None) -> list[Region]:
+        """The regions whose code sorts after ``code`` (all of them for ``None``), ordered by code."""
+        start = 0 if code is None else bisect.bisect_right(self._codes, code)
+        return [self._by_code[c] for c in self._codes[start:]]
+
+    def in_circle_codes(self) -> frozenset[str]:
+        """Codes of the counties in the circle (partial members included), with their old codes."""
+        return self._circle
+
+    def provinces(self) -> dict[str, str]:
+        """Province names by 2-digit code, e.g. ``{"43": "湖南省", …}``."""
+        return dict(self._provinces)
+
+    def province_code(self, text: str) -> str | None:
+        """The 2-digit code of a province given as its code (``43``), name (``湖南省``) or short form (``湖南``)."""
+        if text in self._provinces:
+            return text
+        found = [c for c, name in self._provinces.items() if len(text) >= 2 and name.startswith(text)]
+        return found[0] if len(found) == 1 else None
 
     def distance_km(self, a: str | None, b: str | None) -> float | None:
         """Great-circle distance between two county seats, or ``None`` if either is unknown."""
@@ -126,13 +177,23 @@ class RegionRegistry:
 
         frame = cpca.transform([address])
         code = frame.iloc[0]["adcode"] if len(frame) else None
-        if isinstance(code, str) and len(code) >= 6 and code[4:6] != "00" and (found := self.get(code[:6])):
+        if isinstance(code, str) and len(code) >= 6 and (found := self.get(code[:6])):  # incl. 东莞市 441900
             return found
-        # cpca misses short forms such as "务川自治县"; try county names in the text, longest first.
-        hits = {r.code: r for form, rs in self._by_short_name.items() if len(form) >= 2 and form in address
-                for r in rs}
-        if isinstance(code, str) and code[:2] in PROVINCES and code[:2] != "50" and code[2:4] != "00":
-            hits = {c: r for c, r in hits.items() if c.startswith(code[:4])}  # narrowed to the named city
+        # cpca misses short forms such as "务川自治县"; try county names and their short forms in the text.
+        text, scope = address, ""
+        if isinstance(code, str) and code[:2] in self._provinces:
+            # Short forms recur across China: keep the hits in the city (or province) cpca recognised when the
+            # text names it (cpca also guesses from a town alone: 大坪镇 → 重庆), and do not read the city's
+            # own name as a county's short form (长沙市 is not 长沙县).
+            province, city = self._provinces[code[:2]], self._cities.get(code[:4], "")
+            if code[:2] not in MUNICIPALITIES and len(city) >= 2 and city[:2] in address:
+                scope = code[:4]
+            elif province[:2] in address:
+                scope = code[:2]
+            for name in (city, province) if scope else ():
+                text = text.replace(name, "|") if len(name) >= 2 else text
+        hits = {r.code: r for form, rs in self._by_short_name.items() if len(form) >= 2 and form in text
+                for r in rs if r.code.startswith(scope)}
         return next(iter(hits.values())) if len(hits) == 1 else None
 
 

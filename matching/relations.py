@@ -22,18 +22,24 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 from matching.chains import ChainGraph, NodeKind
+from matching.params import DEFAULT_PARAMS, MatchParams
 
-SAME = 1.0
-SPECIALISATION = 0.9
-GENERALISATION = 0.5
-INPUT = 0.6
-INPUT_SPECIALISED = 0.57
-INPUT_2HOP = 0.35
-SIBLING = 0.5
-EQUIPMENT_FOR = 0.45
-CATEGORY_INPUT_SPAN = 40  # specialisations whose inputs a category's use map takes
+
+class RelationKind(StrEnum):
+    """How an offer's node relates to the demand's node (``text``: no graph relation, text only)."""
+
+    same = "same"
+    specialisation = "specialisation"
+    generalisation = "generalisation"
+    input = "input"
+    input_2hop = "input_2hop"
+    sibling = "sibling"
+    equipment_for = "equipment_for"
+    text = "text"
+
 
 _NOT_INTERMEDIATE = frozenset({NodeKind.category, NodeKind.equipment, NodeKind.service})
 
@@ -45,7 +51,7 @@ class Relation:
     """A scored relation; ``path`` runs from the offer's node to the need's node, ``edges`` label each hop."""
 
     score: float
-    kind: str  # same | specialisation | generalisation | input | input_2hop | sibling | equipment_for
+    kind: RelationKind
     path: tuple[str, ...]
     edges: tuple[str, ...]
 
@@ -60,8 +66,9 @@ class Relation:
 class RelationIndex:
     """Precomputed relation maps and their reverses (offer node → need/use nodes) for blocking."""
 
-    def __init__(self, graph: ChainGraph) -> None:
+    def __init__(self, graph: ChainGraph, params: MatchParams = DEFAULT_PARAMS) -> None:
         self.graph = graph
+        self.params = params
         self.head: dict[str, dict[str, Relation]] = {}
         self.use: dict[str, dict[str, Relation]] = {}
         self.rev_head: dict[str, set[str]] = defaultdict(set)
@@ -96,7 +103,7 @@ class RelationIndex:
         """Inputs of the node and of its categories, nearest first; a category adds its kinds' inputs."""
         makers = [node_id, *self.graph.ancestors(node_id)]
         if self.graph.nodes[node_id].kind == NodeKind.category:
-            makers += self.graph.descendants(node_id)[:CATEGORY_INPUT_SPAN]
+            makers += self.graph.descendants(node_id)[: self.params.category_input_span]
         out: list[str] = []
         for nid in makers:
             for inp in self.graph.inputs.get(nid, ()):
@@ -113,13 +120,15 @@ class RelationIndex:
             return None
         if offer_node in self.use[need_node] or need_node in self.use[offer_node]:
             return None
-        return Relation(SIBLING, "sibling", (offer_node, shared[0], need_node), ("is_a", "includes"))
+        path = (offer_node, shared[0], need_node)
+        return Relation(self.params.relation_sibling, RelationKind.sibling, path, ("is_a", "includes"))
 
     def equipment_for(self, offer_node: str, uses: tuple[str, ...], made: str) -> Relation | None:
         """Equipment/service ``offer_node`` for one of ``uses``, and ``made`` is (a kind of) that use."""
         for u in uses:
             if made == u or u in self.graph.ancestors(made):
-                return Relation(EQUIPMENT_FOR, "equipment_for", (offer_node, made), ("for",))
+                path = (offer_node, made)
+                return Relation(self.params.relation_equipment_for, RelationKind.equipment_for, path, ("for",))
         return None
 
     def _down_paths(self, nid: str) -> dict[str, tuple[str, ...]]:
@@ -135,15 +144,18 @@ class RelationIndex:
         return paths
 
     def _head_map(self, nid: str) -> dict[str, Relation]:
-        rels: dict[str, Relation] = {nid: Relation(SAME, "same", (nid,), ())}
+        p = self.params
+        rels: dict[str, Relation] = {nid: Relation(p.relation_same, RelationKind.same, (nid,), ())}
         for desc, path in self._down[nid].items():
             if desc != nid:
                 depth = len(path) - 1
-                score = max(0.8, SPECIALISATION - 0.03 * (depth - 1))
-                rels[desc] = Relation(score, "specialisation", path, ("is_a",) * depth)
+                score = max(p.relation_specialisation_min,
+                            p.relation_specialisation - p.relation_specialisation_step * (depth - 1))
+                rels[desc] = Relation(score, RelationKind.specialisation, path, ("is_a",) * depth)
         for anc, path in self._up_paths(nid).items():
             if anc not in rels:
-                rels[anc] = Relation(GENERALISATION, "generalisation", path, ("includes",) * (len(path) - 1))
+                edges = ("includes",) * (len(path) - 1)
+                rels[anc] = Relation(p.relation_generalisation, RelationKind.generalisation, path, edges)
         return rels
 
     def _up_paths(self, nid: str) -> dict[str, tuple[str, ...]]:
@@ -161,14 +173,15 @@ class RelationIndex:
         return paths
 
     def _use_map(self, nid: str) -> dict[str, Relation]:
+        p = self.params
         rels: dict[str, Relation] = {}
         first = self.effective_inputs(nid)
         for inp in first:
             for desc, path in self._down[inp].items():
                 if desc == nid:
                     continue
-                score = INPUT if desc == inp else INPUT_SPECIALISED
-                rel = Relation(score, "input", (*path, nid), ("is_a",) * (len(path) - 1) + ("input",))
+                score = p.relation_input if desc == inp else p.relation_input_specialised
+                rel = Relation(score, RelationKind.input, (*path, nid), ("is_a",) * (len(path) - 1) + ("input",))
                 if desc not in rels or rels[desc].score < score:
                     rels[desc] = rel
         for inp in first:
@@ -177,7 +190,7 @@ class RelationIndex:
                     if desc in rels or desc == nid:
                         continue
                     edges = ("is_a",) * (len(path) - 1) + ("input", "input")
-                    rels[desc] = Relation(INPUT_2HOP, "input_2hop", (*path, inp, nid), edges)
+                    rels[desc] = Relation(p.relation_input_2hop, RelationKind.input_2hop, (*path, inp, nid), edges)
         return rels
 
     def render(self, rel: Relation) -> str:

@@ -6,13 +6,15 @@
 * ``capacity``: offer capacity / need volume in the same base unit, capped at 1; missing, unknown unit or
   a different dimension → 0.5 (neutral, never a penalty).
 * ``cross_region``: 1.0 different province, 0.7 different city in one province, 0.3 different county in one
-  city, 0.0 same county; unknown → 0.5. Chongqing is one city (its districts and counties are all 50xx).
+  city, 0.0 same county; unknown → 0.5. Chongqing (like Beijing, Tianjin and Shanghai) is one city; a county
+  administered by its province directly (``xx90xx``, e.g. 仙桃市) is a city of its own.
 * ``policy``: 1.0 when a node of the pair lies on a chain named by the buyer's or supplier's regional plan,
   0.5 when it lies on some chain, 0.0 otherwise.
 * ``standing``: the supplier's status (reliability of supply): 链主 / 单项冠军 1.0 (chain leaders and
-  national manufacturing champions), 专精特新 / 小巨人 0.8 (state-vetted specialised SMEs), 规上 0.6
-  (above-designated-size, an established operation), none 0.3 (still above zero so new suppliers are
-  not buried).
+  national manufacturing champions: formal designations on government lists), 龙头企业 / 头部企业 0.8 (a plan
+  calls the firm a leading firm of its industry: a strong but informal signal, so below a formal 链主
+  designation), 专精特新 / 小巨人 0.8 (state-vetted specialised SMEs), 规上 0.6 (above-designated-size, an
+  established operation), none 0.3 (still above zero so new suppliers are not buried).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RegionLookup(Protocol):
     def get(self, code: str) -> RegionLike | None: ...
     def distance_km(self, a: str, b: str) -> float | None: ...
     def resolve_address(self, text: str) -> RegionLike | None: ...
+    def in_circle_codes(self) -> frozenset[str]: ...
 
 
 class PolicyLookup(Protocol):
@@ -74,7 +77,8 @@ def capacity_component(capacity: Quantity | None, volume: Quantity | None) -> fl
 
 
 def _city_key(code: str) -> str:
-    return code[:2] if code[:2] in _MUNICIPALITIES else code[:4]
+    # xx90xx (仙桃市, 定安县, 石河子市…) are administered by the province directly: each is its own city.
+    return code[:2] if code[:2] in _MUNICIPALITIES else code if code[2:4] == "90" else code[:4]
 
 
 def cross_region_component(a: str | None, b: str | None) -> float:
@@ -98,9 +102,11 @@ def policy_component(pair_chains: Iterable[str], priority: frozenset[str]) -> fl
 
 STANDING_TAGS: tuple[tuple[tuple[str, ...], float], ...] = (
     (("链主", "单项冠军"), 1.0),
+    (("龙头", "头部企业"), 0.8),
     (("专精特新", "小巨人"), 0.8),
     (("规上", "规模以上"), 0.6),
 )
+"""Tag keywords (matched as substrings of a tag) and the standing they give; the best match wins."""
 NO_STANDING = 0.3
 
 

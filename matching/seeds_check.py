@@ -1,8 +1,13 @@
 """``chainmatch seeds check``: validate everything in ``seeds/`` and report each defect with its file.
 
 Checks: every file parses and validates; unique ids; no dangling edges or chain/policy references; no
-``is_a`` cycles; no ambiguous synonyms unless marked shared; every citation names a known document; every
-enterprise's region resolves; every offer and need links to at least one node.
+``is_a`` cycles; no ambiguous synonyms unless marked shared; every citation names a known document; a node
+that cites a document is named there (its name or a synonym occurs in the document's text; nodes the
+documents only imply cite ``doc: public``); a seed enterprise's tag that raises standing (链主, 龙头企业, …) is
+quoted by its citation; every enterprise's region resolves; every offer and need links to at least one node.
+
+The citation-text rule reads the source documents from :func:`matching.sources.default_source_docs_dir`; they
+are not part of the repository, so when they are absent the rule is skipped with a note, never a defect.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from pydantic import ValidationError
 from matching.chains import Chain, ChainGraph, Node, default_seeds_dir, normalise_term, read_yaml
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
-from matching.sources import Source
+from matching.scoring import STANDING_TAGS
+from matching.sources import PUBLIC_KNOWLEDGE, SOURCE_DOCS, Source, default_source_docs_dir
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,11 @@ class Defect:
 
 @dataclass
 class SeedReport:
-    """Counts of what loaded, and every defect found."""
+    """Counts of what loaded, every defect found, and notes on checks that were skipped."""
 
     counts: dict[str, int] = field(default_factory=dict)
     defects: list[Defect] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -184,6 +191,55 @@ class TermMatcher:
         return sorted(found)
 
 
+def term_occurs(term: str, normalised_text: str) -> bool:
+    """Whether ``term`` occurs in a text already passed through :func:`normalise_term`.
+
+    CJK terms match as substrings, ASCII terms as whole words; one-character terms (煤, 铝) never count.
+    """
+    key = normalise_term(term)
+    if len(key) < 2:
+        return False
+    if _ASCII_TERM.match(key):
+        return re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", normalised_text) is not None
+    return key in normalised_text
+
+
+def _check_node_citations(graph: ChainGraph, docs_dir: Path, report: SeedReport) -> None:
+    """A node citing a document must be named there: its name or one of its synonyms occurs in the text.
+
+    A node the documents only imply (a firm's known product, an input of a named product) cites
+    ``doc: public`` and may say in ``section`` which passage it was inferred from.
+    """
+    cited = [(nid, node, node.source.doc) for nid, node in sorted(graph.nodes.items())
+             if node.source is not None and node.source.doc in SOURCE_DOCS]
+    report.counts["nodes.cite_document"] = len(cited)
+    report.counts["nodes.cite_public"] = sum(
+        1 for node in graph.nodes.values() if node.source is not None and node.source.doc == PUBLIC_KNOWLEDGE)
+    if not docs_dir.is_dir():
+        report.notes.append(f"source documents not found at {docs_dir}: the rule that a cited document names "
+                            "the node was skipped (set CHAINMATCH_SOURCE_DOCS or --source-docs)")
+        return
+    texts: dict[str, str] = {}
+    for doc in sorted(SOURCE_DOCS):
+        path = docs_dir / doc
+        if path.is_file():
+            texts[doc] = normalise_term(path.read_text(encoding="utf-8"))
+        else:
+            report.notes.append(f"source document {doc} not found in {docs_dir}: nodes citing it were not checked")
+    checked = 0
+    for nid, node, doc in cited:
+        text = texts.get(doc)
+        if text is None:
+            continue
+        checked += 1
+        if not any(term_occurs(term, text) for term in node.terms()):
+            report.defects.append(Defect(
+                graph.node_files[nid], nid, "citation_not_in_document",
+                f"cites {doc} but neither {node.name!r} nor any synonym occurs in it; cite the document "
+                "that names it or mark the inference {doc: public}"))
+    report.counts["node_citations_checked"] = checked
+
+
 _MATCHERS: dict[int, tuple[ChainGraph, TermMatcher]] = {}
 
 
@@ -194,6 +250,29 @@ def linked_nodes(graph: ChainGraph, text: str) -> list[str]:
         cached = (graph, TermMatcher(graph))
         _MATCHERS[id(graph)] = cached
     return cached[1].nodes_in(text)
+
+
+_BASE_STANDING = min(value for _, value in STANDING_TAGS)
+
+
+def _standing_keywords(tag: str) -> tuple[str, ...]:
+    """The keywords of the best standing tier ``tag`` matches above the base tier (规上), else ``()``."""
+    for keys, value in STANDING_TAGS:
+        if value > _BASE_STANDING and any(k in tag for k in keys):
+            return keys
+    return ()
+
+
+def _check_standing_tags(ent: Enterprise, file: str, report: SeedReport) -> None:
+    """A tag that lifts standing (链主, 龙头企业, …) must be backed by its citation: the cited section quotes the
+    document's word for it (e.g. "龙头企业", "头部企业"), so an unsupported tag cannot change rankings."""
+    section = ent.source.section if ent.source is not None else None
+    for tag in ent.tags:
+        keys = _standing_keywords(tag)
+        if keys and not (section and any(k in section for k in keys)):
+            report.defects.append(Defect(file, ent.id, "unsupported_tag",
+                                         f"tag {tag!r} raises standing but the cited section quotes none of "
+                                         f"{' / '.join(keys)}"))
 
 
 def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, report: SeedReport) -> None:
@@ -217,6 +296,7 @@ def _check_enterprises(root: Path, graph: ChainGraph, regions: RegionRegistry, r
             if ent.source is None:
                 report.defects.append(Defect(file, ent.id, "missing_source", "every seed enterprise cites a source"))
             _check_source(ent.source, file, ent.id, report)
+            _check_standing_tags(ent, file, report)
             located = ent.region_code in regions if ent.region_code else (
                 ent.address is not None and regions.resolve_address(ent.address) is not None)
             if not located:
@@ -251,8 +331,12 @@ def _check_policy(root: Path, graph: ChainGraph, regions: RegionRegistry, report
     report.counts.update(policy.counts())
 
 
-def check_seeds(seeds_dir: Path | None = None) -> SeedReport:
-    """Validate all of ``seeds/`` and return counts and defects (never raises on bad content)."""
+def check_seeds(seeds_dir: Path | None = None, source_docs_dir: Path | None = None) -> SeedReport:
+    """Validate all of ``seeds/`` and return counts, defects and notes (never raises on bad content).
+
+    ``source_docs_dir`` holds the five source documents (default :func:`default_source_docs_dir`); without
+    them the citation-text rule is skipped and the report carries a note saying so.
+    """
     root = seeds_dir or default_seeds_dir()
     report = SeedReport()
     regions = RegionRegistry.load(root)
@@ -265,6 +349,7 @@ def check_seeds(seeds_dir: Path | None = None) -> SeedReport:
         input_of_edges=graph.input_edge_count(),
         regions=len(regions),
     )
+    _check_node_citations(graph, source_docs_dir or default_source_docs_dir(), report)
     _check_enterprises(root, graph, regions, report)
     if (root / "policy").is_dir():
         _check_policy(root, graph, regions, report)

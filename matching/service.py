@@ -180,12 +180,9 @@ class ChainmatchService:
                 ids = list(dict.fromkeys(c.enterprise_id for c in changes))
                 current = self.repository.get_many(ids)
                 latest_delete = {c.enterprise_id: c.seq for c in changes if c.op == "delete"}
-                for enterprise_id in ids:
-                    found = current.get(enterprise_id)
-                    if found is not None:
-                        self._apply(enterprise_id, found.enterprise, found.seq)
-                    else:
-                        self._apply(enterprise_id, None, latest_delete.get(enterprise_id, changes[-1].seq))
+                updates = [(eid, current[eid].enterprise, current[eid].seq) for eid in ids if eid in current]
+                deletes = [(eid, latest_delete.get(eid, changes[-1].seq)) for eid in ids if eid not in current]
+                self._apply_many(updates, deletes)
                 self._state.seq = changes[-1].seq
                 changes = self.repository.changes_since(self._state.seq)
             self._state.checked_at = checked
@@ -194,23 +191,37 @@ class ChainmatchService:
             self._sync_lock.release()
 
     def _apply(self, enterprise_id: str, enterprise: Enterprise | None, seq: int) -> None:
+        if enterprise is None:
+            self._apply_many([], [(enterprise_id, seq)])
+        else:
+            self._apply_many([(enterprise_id, enterprise, seq)], [])
+
+    def _apply_many(
+        self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]]
+    ) -> None:
+        """Apply store versions newer than the index's as one batch (a bulk import is one index write)."""
         with self._engine_lock:
-            if self.engine is None or seq <= self._state.applied.get(enterprise_id, 0):
+            engine = self.engine
+            if engine is None:
                 return
+            fresh = [(eid, e, seq) for eid, e, seq in updates if seq > self._state.applied.get(eid, 0)]
+            gone = [(eid, seq) for eid, seq in deletes if seq > self._state.applied.get(eid, 0)]
             try:
-                if enterprise is None:
-                    if self.engine.get(enterprise_id) is not None:
-                        self.engine.remove(enterprise_id)
-                    self._chains_of.pop(enterprise_id, None)
-                else:
-                    self.engine.upsert(enterprise)
-                    self._chains_of[enterprise_id] = self._chains_for(enterprise_id)
-            except NotFoundError:
-                pass
+                for eid, _ in gone:
+                    if engine.get(eid) is not None:
+                        engine.remove(eid)
+                    self._chains_of.pop(eid, None)
+                if fresh:
+                    engine.upsert_many([e for _, e, _ in fresh])
+                    for eid, _, _ in fresh:
+                        self._chains_of[eid] = self._chains_for(eid)
             except Exception:
-                log.exception("index update failed", extra={"enterprise_id": enterprise_id, "seq": seq})
+                log.exception("index update failed", extra={"enterprises": len(fresh) + len(gone)})
                 return
-            self._state.applied[enterprise_id] = seq
+            for eid, _, seq in fresh:
+                self._state.applied[eid] = seq
+            for eid, seq in gone:
+                self._state.applied[eid] = seq
 
     # -- enterprises ---------------------------------------------------------------------------
     def prepare(self, enterprise: Enterprise) -> Enterprise:
@@ -306,10 +317,11 @@ class ChainmatchService:
         if dry_run or not plan.enterprises:
             return outcome
         results = self.repository.upsert_many([p.enterprise for p in plan.enterprises])
+        self._apply_many(
+            [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed], []
+        )  # the whole import is one index write
         for result in results:
             stored = result.stored
-            if result.changed:
-                self._apply(stored.enterprise.id, stored.enterprise, stored.seq)
             bucket = (
                 outcome.created
                 if result.created
@@ -348,9 +360,8 @@ class ChainmatchService:
         filters: MatchFilters | None = None,
     ) -> MatchResult:
         profile = self.resolve_weights(weights)
-        self.sync()
-        with self._engine_lock:
-            return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
+        self.sync()  # reads take no lock: the engine's reads are pure and its writes swap in new blocks
+        return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
 
     def buyers_for(
         self,
@@ -363,8 +374,7 @@ class ChainmatchService:
     ) -> MatchResult:
         profile = self.resolve_weights(weights)
         self.sync()
-        with self._engine_lock:
-            return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
+        return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
 
     def match(
         self,
@@ -377,21 +387,23 @@ class ChainmatchService:
         filters: MatchFilters | None = None,
     ) -> MatchResult:
         profile = self.resolve_weights(weights)
-        if region_code is not None and region_code not in self.regions:
-            raise InvalidInputError(
-                "unknown region code",
-                [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
-            )
+        if region_code is not None:
+            region = self.regions.get(region_code)
+            if region is None:
+                raise InvalidInputError(
+                    "unknown region code",
+                    [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
+                )
+            region_code = region.code  # a superseded code counts as its successor (same county)
         self.sync()
-        with self._engine_lock:
-            return self._engine().match(
-                query,
-                region_code=region_code,
-                certifications=list(certifications or []),
-                k=k,
-                weights=profile,
-                filters=filters,
-            )
+        return self._engine().match(
+            query,
+            region_code=region_code,
+            certifications=list(certifications or []),
+            k=k,
+            weights=profile,
+            filters=filters,
+        )
 
     def readiness(self) -> dict[str, Any]:
         """Checks for ``/readyz``: database reachable, index built; raises when the database is down."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 SOURCE_DOCS: dict[str, str] = {
@@ -12,6 +15,7 @@ SOURCE_DOCS: dict[str, str] = {
     "004_ab94c550cb50952a.txt": "合川区制造业高质量发展行动方案（2023—2027年）",
 }
 PUBLIC_KNOWLEDGE = "public"
+SOURCE_DOCS_ENV = "CHAINMATCH_SOURCE_DOCS"
 
 
 class Source(BaseModel):
@@ -24,3 +28,12 @@ class Source(BaseModel):
 
     def is_known(self) -> bool:
         return self.doc in SOURCE_DOCS or self.doc == PUBLIC_KNOWLEDGE
+
+
+def default_source_docs_dir() -> Path:
+    """``CHAINMATCH_SOURCE_DOCS`` if set, else ``shared/seeds`` beside the repository (as in CI).
+
+    The documents are not part of the repository; checks that read them skip when the directory is absent.
+    """
+    configured = os.environ.get(SOURCE_DOCS_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "seeds"

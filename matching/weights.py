@@ -20,7 +20,14 @@ class MatchFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cross_region_only: bool = Field(default=False, description="Drop pairs within one county")
+    cross_region_only: bool = Field(
+        default=False, description="Drop pairs whose supplier and buyer are in the same county"
+    )
+    in_circle_only: bool = Field(
+        default=False,
+        description="Keep only pairs whose supplier and buyer are both in the Chengdu–Chongqing economic circle "
+        "(a party without a known county is not in it)",
+    )
     exclude_enterprises: list[str] = Field(default_factory=list)
     exclude_regions: list[str] = Field(default_factory=list, description="County codes to exclude")
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -13,6 +13,7 @@ from api.problems import NOT_FOUND, TOO_LARGE, ProblemError, ProblemFieldError
 from api.routers.matching import match_response
 from api.schemas import WEIGHTS_PATTERN, EnterpriseBody, EnterprisePage, EnterpriseRecord, MatchResponse
 from matching.profiles import ID_PATTERN
+from matching.regions import RegionRegistry
 from matching.store import StoredEnterprise
 from matching.weights import MatchFilters
 
@@ -30,15 +31,23 @@ WeightsQuery = Annotated[
 CrossRegionQuery = Annotated[
     bool | None, Query(description="Only pairs in different counties (overrides the profile's filter)")
 ]
+InCircleQuery = Annotated[
+    bool | None,
+    Query(description="Only pairs whose both parties are in the economic circle (overrides the profile's filter)"),
+]
 
 
-def record(stored: StoredEnterprise) -> EnterpriseRecord:
+def record(stored: StoredEnterprise, regions: RegionRegistry) -> EnterpriseRecord:
+    """The response view of a stored profile, with its county's province and circle membership."""
+    region = regions.get(stored.enterprise.region_code or "")
     return EnterpriseRecord(
         enterprise=stored.enterprise,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
         revision=stored.seq,
         warnings=stored.enterprise.unit_warnings(),
+        province=region.province if region else None,
+        in_circle=region.in_circle if region else None,
     )
 
 
@@ -78,7 +87,7 @@ def put_enterprise(
     if outcome.created:
         response.status_code = HTTP_201_CREATED
         response.headers["Location"] = f"/v1/enterprises/{enterprise_id}"
-    return record(outcome.stored)
+    return record(outcome.stored, service.regions)
 
 
 @router.get(
@@ -86,7 +95,7 @@ def put_enterprise(
 )
 def get_enterprise(enterprise_id: EnterpriseIdPath, service: ServiceDep, _key: PortalKey) -> EnterpriseRecord:
     """中文：查询一个企业档案。"""
-    return record(service.get(enterprise_id))
+    return record(service.get(enterprise_id), service.regions)
 
 
 @router.delete(
@@ -126,7 +135,7 @@ def list_enterprises(
         region_code=region_code, chain=chain, q=q, after=decode_cursor(cursor), limit=limit
     )
     next_cursor = encode_cursor(rows[-1].enterprise.id) if more and rows else None
-    return EnterprisePage(items=[record(r) for r in rows], next_cursor=next_cursor)
+    return EnterprisePage(items=[record(r, service.regions) for r in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -147,11 +156,12 @@ def suppliers(
     k: KQuery = 10,
     weights: WeightsQuery = None,
     cross_region_only: CrossRegionQuery = None,
+    in_circle_only: InCircleQuery = None,
 ) -> MatchResponse:
     """Suppliers for one need, or for all of the enterprise's explicit and inferred needs.
 
     中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
-    filters = _filters(service.resolve_weights(weights).filters, cross_region_only)
+    filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
     result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters)
     return match_response(request, "suppliers", result)
 
@@ -171,16 +181,21 @@ def buyers(
     k: KQuery = 10,
     weights: WeightsQuery = None,
     cross_region_only: CrossRegionQuery = None,
+    in_circle_only: InCircleQuery = None,
 ) -> MatchResponse:
     """Likely buyers of the enterprise's offers (posted needs and demand inferred from the chain graph).
 
     中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
-    filters = _filters(service.resolve_weights(weights).filters, cross_region_only)
+    filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
     result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters)
     return match_response(request, "buyers", result)
 
 
-def _filters(base: MatchFilters, cross_region_only: bool | None) -> MatchFilters | None:
-    if cross_region_only is None:
-        return None
-    return base.model_copy(update={"cross_region_only": cross_region_only})
+def _filters(base: MatchFilters, cross_region_only: bool | None, in_circle_only: bool | None) -> MatchFilters | None:
+    """The profile's filters with the query's overrides, or ``None`` when the query overrides nothing."""
+    update: dict[str, bool] = {}
+    if cross_region_only is not None:
+        update["cross_region_only"] = cross_region_only
+    if in_circle_only is not None:
+        update["in_circle_only"] = in_circle_only
+    return base.model_copy(update=update) if update else None

@@ -19,7 +19,7 @@ Make = Callable[[list[Enterprise]], MatchEngine]
 
 def test_every_match_carries_an_explanation_with_summary(engine: MatchEngine) -> None:
     seen = 0
-    for eid in sorted(engine.index.enterprises):
+    for eid in engine.enterprise_ids():
         for result in (engine.suppliers_for(eid), engine.buyers_for(eid)):
             for rank, item in enumerate(result.items, start=1):
                 assert item.rank == rank
@@ -73,7 +73,7 @@ def test_deterministic_regardless_of_input_order(graph, regions, policy) -> None
     random.Random(7).shuffle(shuffled)
     a = MatchEngine.build(graph, regions, policy, profiles)
     b = MatchEngine.build(graph, regions, policy, shuffled)
-    for eid in sorted(a.index.enterprises):
+    for eid in a.enterprise_ids():
         for method in ("suppliers_for", "buyers_for"):
             ra = getattr(a, method)(eid, k=20).model_dump()
             assert ra == getattr(b, method)(eid, k=20).model_dump()
@@ -91,7 +91,7 @@ def test_ties_break_by_ids(make_engine: Make) -> None:
 
 def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
     eng = MatchEngine.build(graph, regions, policy, base_profiles())
-    text_model = eng.index.text
+    text_model = eng.text_model
     vocab = text_model.word_vectorizer_.vocabulary_ if text_model.word_vectorizer_ else None
     n = len(eng)
     assert "new-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
@@ -100,7 +100,7 @@ def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, po
     eng.upsert(newcomer)
     assert len(eng) == n + 1 and eng.get("new-mn") == newcomer
     assert "new-mn" in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
-    assert eng.index.text is text_model
+    assert eng.text_model is text_model
     assert text_model.word_vectorizer_ is not None and text_model.word_vectorizer_.vocabulary_ is vocab
 
     # replacing the profile replaces its offers
@@ -111,7 +111,7 @@ def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, po
     eng.remove("zy-mn")
     assert eng.get("zy-mn") is None and len(eng) == n
     assert "zy-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
-    assert eng.index.text is text_model
+    assert eng.text_model is text_model
     offers_df = eng.frames[1]
     assert offers_df.filter(pl.col("enterprise_id") == "zy-mn")["alive"].to_list() == [False]
 
@@ -120,7 +120,7 @@ def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, po
     assert "new-buyer" in [i.buyer.id for i in eng.buyers_for("zy-ncm").items]
 
     eng.refit()
-    assert eng.index.text is not text_model
+    assert eng.text_model is not text_model
     assert "new-buyer" in [i.buyer.id for i in eng.buyers_for("zy-ncm").items]
     assert "zy-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
 
@@ -168,16 +168,31 @@ def test_linked_nodes_names_the_nodes_of_offers_and_needs(engine: MatchEngine) -
         engine.linked_nodes("nobody")
 
 
-def test_blocking_budget_takes_strongest_tiers_first(make_engine: Make) -> None:
-    from matching.engine import GRAPH_CANDIDATE_BUDGET
+def test_graph_candidates_take_the_strongest_relations_first(graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
+    from matching.params import MatchParams
 
-    many = GRAPH_CANDIDATE_BUDGET + 10
+    many = 12
     lmfp = [ent(f"lmfp-{i:03d}", "520303", [("o1", "磷酸锰铁锂")]) for i in range(many)]  # 正极材料's child
-    ncm = ent("ncm-deep", "520303", [("o1", "NCM811")])  # a grandchild: a weaker specialisation tier
+    ncm = ent("ncm-deep", "520303", [("o1", "NCM811")])  # a grandchild: a weaker specialisation
     buyer = ent("buyer", "500102", needs=[{"id": "n1", "product": "正极材料"}])
-    engine = make_engine([*lmfp, ncm, buyer])
-    ids = {i.supplier.id for i in engine.suppliers_for("buyer", "n1", k=100).items}
-    assert ids == {e.id for e in lmfp}  # the whole strongest tier, past the budget; the weaker tier is skipped
+    narrow = MatchEngine.build(graph, regions, policy, [*lmfp, ncm, buyer], MatchParams(graph_top_n=many))
+    ids = {i.supplier.id for i in narrow.suppliers_for("buyer", "n1", k=100).items}
+    assert ids == {e.id for e in lmfp}  # the candidate cap keeps the strongest relations
+    wide = MatchEngine.build(graph, regions, policy, [*lmfp, ncm, buyer])
+    assert "ncm-deep" in {i.supplier.id for i in wide.suppliers_for("buyer", "n1", k=100).items}
 
-    small = make_engine([*lmfp[:3], ncm, buyer])  # under budget: every tier is a candidate
-    assert "ncm-deep" in {i.supplier.id for i in small.suppliers_for("buyer", "n1", k=100).items}
+
+def test_batch_top_k_equals_single_queries(engine: MatchEngine) -> None:
+    batch = engine.top_suppliers_all(k=5, block_size=3)
+    assert batch.height > 0
+    seen = 0
+    for (buyer, need), group in batch.group_by(["buyer_id", "need_id"], maintain_order=True):
+        single = engine.suppliers_for(str(buyer), str(need), k=5).items
+        assert group["rank"].to_list() == list(range(1, group.height + 1))
+        assert list(zip(group["supplier_id"], group["offer_id"], strict=True)) == [
+            (i.supplier.id, i.offer_id) for i in single
+        ]
+        assert group["score"].to_list() == [i.score for i in single]
+        seen += 1
+    needs = sum(len(engine.get(e).needs) for e in engine.enterprise_ids())  # type: ignore[union-attr]
+    assert 0 < seen <= needs

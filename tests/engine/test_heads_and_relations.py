@@ -174,3 +174,5 @@ def test_equipment_buyers_are_inferred_from_what_it_is_for(small_engine: MatchEn
     assert by_buyer["lfpmaker"].inferred
     assert by_buyer["lfpmaker"].explanation.relation == "equipment_for"
     assert "gas" not in by_buyer  # a gas producer does not make cathode material
+
+

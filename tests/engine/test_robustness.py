@@ -14,6 +14,7 @@ from matching.profiles import Enterprise, Need
 from matching.regions import RegionRegistry
 from matching.results import MatchResult
 from matching.sources import Source
+from matching.text import item_text
 
 from .conftest import StaticPolicy, ent
 
@@ -154,9 +155,7 @@ def test_backfill_keeps_text_pairs_below_the_usual_cut(engine: MatchEngine) -> N
 
 
 def test_equipment_that_handles_a_material_is_no_inferred_buyer(engine: MatchEngine) -> None:
-    assert engine.index.offers.rows[
-        engine.index.enterprises["charger"].offer_rows[0]
-    ].links.family == EQUIPMENT
+    assert engine.links_of("charger", engine.get("charger").offers[0].id).family == EQUIPMENT  # type: ignore[union-attr]
     assert "charger" not in buyers(engine.buyers_for("hf", k=10))
     assert "charger" not in buyers(engine.buyers_for("r32", k=10))
     assert "ac" in buyers(engine.buyers_for("r32", k=10))  # the real consumer of R32 stays
@@ -173,9 +172,10 @@ def test_exact_node_match_that_agrees_with_the_specification_ranks_first(engine:
 
 
 def test_text_never_proposes_a_product_assembled_from_the_asked_material(engine: MatchEngine) -> None:
-    state = engine.index.enterprises
-    need = engine.index.needs.matrix[state["cullet-buyer"].need_rows[0]]
-    bottle = engine.index.offers.matrix[state["green-bottles"].offer_rows[0]]
+    need_item = engine.get("cullet-buyer").needs[0]  # type: ignore[union-attr]
+    bottle_item = engine.get("green-bottles").offers[0]  # type: ignore[union-attr]
+    need = engine.text_model.transform([item_text(need_item.product, need_item.description)])
+    bottle = engine.text_model.transform([item_text(bottle_item.product, bottle_item.description)])
     assert float((need @ bottle.T).toarray()[0, 0]) > 0.3  # the texts alone would propose it
     ids = suppliers(engine.suppliers_for("cullet-buyer", "n1", k=5))
     assert ids[0] == "cullet"

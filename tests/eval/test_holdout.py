@@ -1,4 +1,4 @@
-"""The held-out case set (tests/eval/holdout/): validity, engine vs text baseline, certification filter.
+"""The held-out case set (matching/evaluation/sets/holdout/): validity, engine vs text baseline, certification filter.
 
 The held-out set was written after the engine and the chain graph were tuned and judged blind; nobody tunes
 against it. Its floors are the measured numbers, not hoped-for ones.
@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import cache
-from pathlib import Path
-
-import pytest
 
 from matching.chains import load_graph
 from matching.evaluation import (
     HARD_CASE_TAGS,
     EvalReport,
     EvalSet,
+    eval_set_dir,
     evaluate_baseline,
     load_eval_set,
 )
 from matching.regions import RegionRegistry
 from matching.seeds_check import linked_nodes
 
-HOLDOUT_DIR = Path(__file__).parent / "holdout"
+HOLDOUT_DIR = eval_set_dir("holdout")
 K = 5
 
 # Measured at k=5 on the first run (53 cases, graph of 1793 nodes): engine NDCG@5 0.901 vs baseline 0.873,
@@ -49,7 +47,6 @@ def baseline_report() -> EvalReport:
 
 @cache
 def engine_report() -> EvalReport:
-    pytest.importorskip("matching.engine")
     from matching.evaluation import evaluate_engine
 
     return evaluate_engine(holdout(), K)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-SOURCE_DOCS_DIR = Path(
-    os.environ.get("CHAINMATCH_SOURCE_DOCS") or Path(__file__).resolve().parents[3] / "shared" / "seeds"
-)
+from matching.sources import default_source_docs_dir
+
+SOURCE_DOCS_DIR = default_source_docs_dir()
 requires_source_docs = pytest.mark.skipif(
     not SOURCE_DOCS_DIR.is_dir(), reason=f"source documents not found at {SOURCE_DOCS_DIR}"
 )

@@ -66,6 +66,9 @@ def test_cluster_systems_have_the_documented_shape(policy: Policy) -> None:
     assert len(systems["zunyi_tasks"].clusters) == 18
     advanced = next(c for c in systems["cq_33618"].clusters if c.name == "先进材料")
     assert advanced.source.doc == "002_5c18a5dec94362c3.txt" and "polyamide" in advanced.chains
+    # 000 names the 合成材料 action plan, not its place among the 33618 新星 clusters.
+    synthetic = next(c for c in systems["cq_33618"].clusters if c.name == "合成材料")
+    assert synthetic.source.doc == "public"
 
 
 def test_zunyi_tasks_assign_the_chains_the_plan_names(policy: Policy) -> None:
@@ -208,6 +211,9 @@ def test_targets_for_a_county_and_year(policy: Policy) -> None:
     capacity = fuling["fl-battery-cluster-capacity"]
     assert capacity.value == 72 and capacity.unit == "GWh" and capacity.year is None
     assert fuling["fl-2025-battery-lightweight-output"].value == 140
+    forecast = fuling["fl-2023-new-project-output"]  # 001: 新投产项目预计全年可实现产值103亿元
+    assert (forecast.year, forecast.value, forecast.unit) == (2023, 103, "亿元") and "预计" in (forecast.note or "")
+    assert "fl-innovation-consortia" not in fuling  # 000: 成立10个产业创新联合体 is done, not a target
 
 
 # -- loading and validation ------------------------------------------------------------------------------

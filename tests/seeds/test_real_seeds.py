@@ -95,6 +95,16 @@ def test_node_kinds_keep_equipment_and_services_apart() -> None:
         (["PTMEG", "氨纶"], "input"),
         (["MDI", "氨纶"], "input"),
         (["NCM811", "三元正极材料", "正极材料"], "is_a"),
+        # issue 7 corrections: the feedstock that is really used
+        (["邻硝基氯苯", "邻氯苯胺", "MOCA"], "input"),
+        (["铆钉线", "航空铆钉"], "input"),
+        (["铆钉线", "铆钉"], "input"),
+        (["偏二氯乙烯", "R142b"], "input"),
+        (["黄磷", "三氯化磷"], "input"),
+        (["氧化铁", "锰锌铁氧体"], "input"),
+        (["五氧化二钒", "铝钒中间合金"], "input"),
+        (["压电陶瓷", "超声探头"], "input"),
+        (["混合二甲苯", "间二甲苯", "精间苯二甲酸"], "input"),
     ],
 )
 def test_design_examples_hold(path: list[str], kind: str) -> None:
@@ -114,3 +124,24 @@ def test_design_examples_hold(path: list[str], kind: str) -> None:
 def test_seeds_dir_is_the_repository_default() -> None:
     assert (default_seeds_dir() / "regions.yaml").is_file()
     assert normalise_term(" PTMEG ") == "ptmeg"
+
+
+def test_wrong_input_edges_stay_removed() -> None:
+    """MOCA is not made from 苯胺 alone, rivets not from 电工圆铝杆, PIA not straight from mixed xylene."""
+    inputs = _graph().inputs
+    assert "aniline" not in inputs["moca"]
+    assert "aluminium_rod" not in inputs["rivet"] and "aluminium_rod" not in inputs["aero_rivet"]
+    assert "mixed_xylene" not in inputs["purified_isophthalic_acid"]
+
+
+@pytest.mark.parametrize(
+    ("term", "chain"),
+    [("船舶", "shipbuilding"), ("造船", "shipbuilding"), ("高端纺织", "polyester"), ("数字文创", "digital_creative"),
+     ("量子传感", "instruments"), ("液力变速器", "construction_rescue_equipment"),
+     ("智慧物流", "hotpot_ingredients"), ("农产品流通加工", "hotpot_ingredients")],
+)
+def test_products_the_documents_name_are_on_a_chain(term: str, chain: str) -> None:
+    graph = _graph()
+    ids = graph.resolve(term)
+    assert ids, term
+    assert any(chain in graph.node_chains.get(i, []) for i in ids), (term, [graph.node_chains.get(i) for i in ids])

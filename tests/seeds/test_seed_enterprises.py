@@ -12,6 +12,7 @@ import yaml
 from matching.chains import ChainGraph, load_graph
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
+from matching.scoring import standing_component
 from matching.seed_enterprises import SeedEnterpriseError, load_seed_enterprises
 from matching.seeds_check import linked_nodes
 from matching.sources import SOURCE_DOCS
@@ -63,14 +64,29 @@ def test_every_region_resolves(enterprises: list[Enterprise]) -> None:
 def test_the_documents_named_firms_are_all_present(enterprises: list[Enterprise]) -> None:
     names = " ".join(e.name for e in enterprises)
     named = ["华峰化工", "华峰新材料", "华峰氨纶", "华峰铝业", "万凯", "卡涞", "蓬威石化", "巴斯夫", "建峰",
-             "群威电子", "理工清科", "瑞浦兰钧", "赣锋锂电", "吉利电池", "太极集团", "涪陵榨菜", "联洋",
-             "耀肯",
+             "群威电子", "理工清科", "瑞浦兰钧", "赣锋锂电", "吉利电池", "太极集团", "联洋", "耀肯", "中石化",
              "双盛电气", "榆琳科技", "彩阳电暖", "森永科工", "航锐航空", "精立航太", "飞宇电子", "大地和电气",
              "蓝辉新材料", "新蓝辉金属", "长征汽车零部件", "正合铝业", "容百锂电", "梅岭电源", "天磁锰业",
-             "华明电力", "遵义钛业", "航天江南集团", "中航工业", "长安汽车", "长城汽车", "赛力斯", "成都客车",
-             "成都飞机工业", "中航成飞民用飞机", "中国航发成都发动机", "西南铝业", "重庆国际复合材料"]
+             "遵义华明电力", "遵义钛业", "航天江南集团", "中航工业", "长安汽车", "长城汽车", "赛力斯", "成都客车",
+             "成都飞机工业", "中航成飞民用飞机", "中国航发成都发动机", "西南铝业", "重庆国际复合材料",
+             "桐梓煤化工企业"]
     missing = [n for n in named if n not in names]
     assert not missing, missing
+    # Firms no document names (a cluster's best-known firm, the maker behind a county's industry) stay out.
+    assert not [n for n in ("涪陵榨菜", "遵义铝业", "赤天化") if n in names]
+
+
+def test_standing_tags_are_the_documents_words(enterprises: list[Enterprise]) -> None:
+    """No document names a firm 链主 (002 only counts Fuling's six); 000, 001 and 003 call 13 seed firms
+    龙头企业 (or 头部企业, 工业龙头, 国内龙头地位), which stands 0.8: below a formal 链主 designation."""
+    tags = [t for e in enterprises for t in e.tags]
+    assert "链主" not in tags
+    leaders = sorted(e.id for e in enterprises if "龙头企业" in e.tags)
+    assert len(leaders) == 13
+    assert {"fl-huafeng-chemical", "fl-wankai", "fl-kalai", "cs-basf", "fl-taiji", "zy-rongbai", "zy-meiling",
+            "zy-tianci", "zy-zuntai"} <= set(leaders)
+    assert standing_component(["龙头企业", "规上"]) == 0.8
+    assert standing_component(["规上"]) < standing_component(["龙头企业"]) < standing_component(["链主"])
 
 
 @requires_source_docs
@@ -86,7 +102,9 @@ def test_capacities_only_where_the_cited_document_states_them(enterprises: list[
             stated_as = f"{o.capacity.value:g}{_norm(o.capacity.unit).split('/')[0]}"  # e.g. 150万吨
             assert stated_as in text, f"{where}: {stated_as} not in {e.source.doc}"
             stated.append(e.id)
-    assert {"fl-huafeng-chemical", "fl-wankai", "fl-jianfeng", "fl-ruipu", "fl-kalai"} <= set(stated)
+    assert {"fl-huafeng-chemical", "fl-jianfeng", "fl-ruipu", "fl-kalai"} <= set(stated)
+    # 万凯: 001 gives only the phase-3 project's 60万吨/年, not the firm's capacity.
+    assert "fl-wankai" not in stated
 
 
 def test_every_offer_and_need_links_to_a_chain_node(enterprises: list[Enterprise], graph: ChainGraph) -> None:

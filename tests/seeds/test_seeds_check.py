@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from matching.chains import default_seeds_dir
 from matching.cli import app
 from matching.seeds_check import check_seeds
+from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
 
 DOC = "000_2ed5d146fa7b3271.txt"
 
@@ -104,6 +105,10 @@ def _bad_kind(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
     c["nodes"][1]["kind"] = "gadget"
 
 
+def _unsupported_tag(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
+    e[0]["tags"] = ["链主", "规上"]  # the cited section "二" quotes no 链主
+
+
 @pytest.mark.parametrize(
     ("mutate", "kind", "entry"),
     [
@@ -117,6 +122,7 @@ def _bad_kind(c: dict[str, Any], e: list[dict[str, Any]]) -> None:
         (_dup_enterprise, "duplicate_id", "ent-1"),
         (_unknown_doc, "unknown_source", "mini"),
         (_bad_kind, "invalid_node", "adipic_acid"),
+        (_unsupported_tag, "unsupported_tag", "ent-1"),
     ],
 )
 def test_each_defect_is_caught_and_named(
@@ -148,6 +154,17 @@ def test_policy_references_are_checked(tmp_path: Path) -> None:
     assert report.counts["policy.priorities"] == 2
 
 
+def test_a_standing_tag_quoted_by_its_citation_is_accepted(tmp_path: Path) -> None:
+    enterprises = _enterprises()
+    enterprises[0]["tags"] = ["龙头企业", "规上"]
+    enterprises[0]["source"]["section"] = "二（鼓励华峰、万凯等龙头企业强化关键核心技术攻关）"
+    _write(tmp_path, _chain(), enterprises)
+    assert check_seeds(tmp_path).ok
+    enterprises[0]["source"]["section"] = "二（调动华峰、巴斯夫等头部企业积极性）"  # the document's other word
+    _write(tmp_path, _chain(), enterprises)
+    assert check_seeds(tmp_path).ok
+
+
 def test_shared_synonym_is_allowed(tmp_path: Path) -> None:
     chain = _chain()
     chain["nodes"][1]["shared_synonyms"] = ["尼龙原料"]
@@ -164,3 +181,72 @@ def test_cli_exits_nonzero_and_names_the_defect(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "chains/mini.yaml" in result.output
     assert "hexamethylenediamine" in result.output
+
+
+# -- a node that cites a document must be named in it -------------------------------------------------------
+
+def _docs(root: Path, text: str) -> Path:
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / DOC).write_text(text, encoding="utf-8")
+    return docs
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("依托己二酸原料", False),
+        ("依托 AA 原料", False),  # an ASCII synonym as a whole word
+        ("依托PAA原料", True),  # … but not inside a longer word
+        ("强化尼龙66盐产能", True),
+    ],
+)
+def test_a_node_citing_a_document_that_never_names_it_is_caught(tmp_path: Path, text: str, flagged: bool) -> None:
+    chain = _chain()
+    chain["nodes"][1]["source"] = {"doc": DOC, "section": "二"}  # adipic_acid: 己二酸 / AA
+    _write(tmp_path, chain, _enterprises())
+    report = check_seeds(tmp_path, _docs(tmp_path, text))
+    hits = [d for d in report.defects if d.kind == "citation_not_in_document"]
+    assert [(d.file, d.entry) for d in hits] == ([("chains/mini.yaml", "adipic_acid")] if flagged else [])
+    assert report.counts["node_citations_checked"] == 1
+
+
+def test_an_inference_marked_public_is_not_checked(tmp_path: Path) -> None:
+    chain = _chain()
+    chain["nodes"][1]["source"] = {"doc": "public", "section": "推断：000 二（依托…原料）"}
+    _write(tmp_path, chain, _enterprises())
+    report = check_seeds(tmp_path, _docs(tmp_path, "与本节点无关的文字"))
+    assert report.ok, report.defects
+    assert report.counts["nodes.cite_public"] == 1
+    assert report.counts["node_citations_checked"] == 0
+
+
+def test_without_the_documents_the_rule_is_skipped_with_a_note(tmp_path: Path) -> None:
+    chain = _chain()
+    chain["nodes"][1]["source"] = {"doc": DOC, "section": "二"}
+    _write(tmp_path, chain, _enterprises())
+    report = check_seeds(tmp_path, tmp_path / "nowhere")
+    assert report.ok, report.defects
+    assert "node_citations_checked" not in report.counts
+    assert any("source documents not found" in n and "skipped" in n for n in report.notes)
+    result = CliRunner().invoke(
+        app, ["seeds", "check", "--seeds-dir", str(tmp_path), "--source-docs", str(tmp_path / "nowhere")])
+    assert result.exit_code == 0, result.output
+    assert "NOTE" in result.output and "passed" in result.output
+
+
+@requires_source_docs
+def test_a_planted_citation_defect_in_a_copy_of_the_real_seeds_is_caught(tmp_path: Path) -> None:
+    """001 names only 太极集团, never its 藿香正气口服液: citing 001 for that node must fail the check."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(default_seeds_dir(), seeds)
+    path = seeds / "chains" / "modern_tcm.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    node = next(n for n in data["nodes"] if n["id"] == "huoxiang_zhengqi_oral_liquid")
+    assert node["source"]["doc"] == "public"
+    node["source"] = {"doc": "001_39a0fae4dbddedf2.txt", "section": "制造业大区（太极集团）"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    report = check_seeds(seeds, SOURCE_DOCS_DIR)
+    assert [(d.file, d.entry, d.kind) for d in report.defects] == [
+        ("chains/modern_tcm.yaml", "huoxiang_zhengqi_oral_liquid", "citation_not_in_document")]
+    assert "藿香正气口服液" in report.defects[0].message

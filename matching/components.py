@@ -1,0 +1,98 @@
+"""Component scores of candidate pairs as column operations, and the hard filters as masks.
+
+Every component lies in [0, 1] (see :mod:`matching.scoring` for the per-pair definitions these vectorise):
+product and text come from :mod:`matching.relevance`; distance decays with the great-circle distance;
+capacity is the share of the volume the capacity covers; cross-region rewards other provinces and cities;
+policy rewards chains a plan names for either party's region; standing reads the supplier's tags.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching.item_index import ItemIndex
+from matching.relevance import Relevance
+from matching.scoring import DISTANCE_SCALE_KM, NEUTRAL
+from matching.sides import Side
+from matching.weights import COMPONENTS, MatchFilters, WeightProfile
+
+_MUNICIPALITIES = np.array([11, 12, 31, 50])
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
+    """Great-circle distance per pair (NaN when a region is unknown)."""
+    lat1, lon1 = np.radians(demand.lat[di]), np.radians(demand.lon[di])
+    lat2, lon2 = np.radians(supply.lat[si]), np.radians(supply.lon[si])
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    km: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return km
+
+
+def _city(code: np.ndarray) -> np.ndarray:
+    province = code // 10000
+    # xx90xx counties (仙桃市, 石河子市…) are administered by the province directly: each is its own city.
+    own = (code // 100) % 100 == 90
+    city: np.ndarray = np.where(np.isin(province, _MUNICIPALITIES), province * 100,
+                                np.where(own, code, code // 100))
+    return city
+
+
+def components(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rel: Relevance
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``({component: column}, distance in km)`` for the pairs."""
+    km = distance_km(demand, supply, di, si)
+    distance = np.where(np.isnan(km), NEUTRAL, np.exp(-np.maximum(km, 0.0) / DISTANCE_SCALE_KM))
+    cap, vol = supply.qty[si], demand.qty[di]
+    same_dim = (supply.qty_dim[si] >= 0) & (supply.qty_dim[si] == demand.qty_dim[di])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = np.where(vol <= 0, 1.0, np.minimum(1.0, cap / vol))
+    capacity = np.where(same_dim & ~np.isnan(cap) & ~np.isnan(vol), capacity, NEUTRAL)
+    a, b = demand.code[di], supply.code[si]
+    cross = np.where(a // 10000 != b // 10000, 1.0, np.where(_city(a) != _city(b), 0.7, 0.3))
+    cross = np.where(a == b, 0.0, cross)
+    cross = np.where((a < 0) | (b < 0), NEUTRAL, cross)
+    chains = index.relations.node_chains
+    pair = chains[np.maximum(rel.demand_node, 0)] | chains[np.maximum(rel.supply_node, 0)]
+    pair = np.where((rel.demand_node >= 0)[:, None] | (rel.supply_node >= 0)[:, None], pair, 0)
+    on_chain = (pair != 0).any(axis=1)
+    prio = (pair & (demand.priority[di] | supply.priority[si])) != 0
+    policy = np.where(prio.any(axis=1), 1.0, np.where(on_chain, 0.5, 0.0))
+    return {
+        "product": rel.product, "text": rel.text, "distance": distance, "capacity": capacity,
+        "cross_region": cross, "policy": policy, "standing": supply.standing[si].astype(np.float64),
+    }, km
+
+
+def weighted_score(comps: dict[str, np.ndarray], profile: WeightProfile) -> np.ndarray:
+    total = np.zeros(len(comps["product"]))
+    for c in COMPONENTS:
+        total += profile.weights.get(c, 0.0) * comps[c]
+    rounded: np.ndarray = np.round(total, 6)
+    return rounded
+
+
+def filter_mask(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, filters: MatchFilters
+) -> np.ndarray:
+    """Pairs every hard filter allows (``min_score`` is applied after scoring)."""
+    ds, ss = demand.slot[di], supply.slot[si]
+    ok = (ds != ss) | (ds < 0)
+    for k in np.flatnonzero(demand.has_required[di]).tolist():
+        ok[k] &= demand.required[di[k]] <= supply.certs[si[k]]
+    ids = index.ent_id
+    if filters.exclude_enterprises:
+        excluded = set(filters.exclude_enterprises)
+        bad = np.array([s >= 0 and ids[s] in excluded for s in ss.tolist()], dtype=np.bool_)
+        bad |= np.array([s >= 0 and ids[s] in excluded for s in ds.tolist()], dtype=np.bool_)
+        ok &= ~bad
+    if filters.exclude_regions:
+        codes = np.array([int(c) for c in filters.exclude_regions if c.isdigit()], dtype=np.int64)
+        ok &= ~np.isin(demand.code[di], codes) & ~np.isin(supply.code[si], codes)
+    if filters.cross_region_only:
+        ok &= ~((demand.code[di] == supply.code[si]) & (demand.code[di] >= 0))
+    if filters.in_circle_only:
+        ok &= demand.circle[di] & supply.circle[si]
+    mask: np.ndarray = ok
+    return mask

@@ -1,0 +1,319 @@
+"""The columnar match index: enterprises, offers and needs as arrays, their link and text matrices.
+
+Row ``i`` of the offer columns is offer ``i`` everywhere (links, text, frames). Writes append rows and
+tombstone the old ones (``alive``); a bulk load is one batch. Reads take the arrays they need once and never
+lock. The text vocabulary is fitted at build time and kept until :meth:`ItemIndex.fit` runs again.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.columns import Growable, RowBlocks, padded, padded_to_csr
+from matching.filters import certification_keys
+from matching.item_links import FAMILY_CODES, ProductLinker
+from matching.linking import ItemLinks, Linker
+from matching.params import DEFAULT_PARAMS, MatchParams
+from matching.profiles import Enterprise, Need, Offer, Quantity
+from matching.relation_matrix import RelationMatrix
+from matching.scoring import PolicyLookup, RegionLookup, standing_component
+from matching.text import TextModel, item_text
+from matching.units import to_base
+
+_Item = tuple[int, str, str, "str | None", "Quantity | None", frozenset[str]]
+"""(enterprise slot, item id, product, description, capacity or volume, required certifications)"""
+HEAD_WIDTH = 4  # head links kept per item (strongest first); real items have one or two
+USE_WIDTH = 3
+FOR_WIDTH = 4
+
+
+@dataclass
+class EntRecord:
+    """Per-enterprise data that is not a column: the profile and its rows."""
+
+    enterprise: Enterprise
+    slot: int
+    region_code: str | None
+    certs: frozenset[str]
+    offer_rows: list[int] = field(default_factory=list)
+    need_rows: list[int] = field(default_factory=list)
+    made: dict[int, float] = field(default_factory=dict)  # node → confidence of what it makes
+    need_cover: frozenset[int] = frozenset()  # supply nodes an explicit need already asks for
+
+
+class ItemColumns:
+    """Columns of one item kind (offers or needs)."""
+
+    def __init__(self, n_features: int, n_nodes: int) -> None:
+        self.ent = Growable(np.int32)
+        self.alive = Growable(np.bool_, fill=False)
+        self.family = Growable(np.int8)
+        self.confident = Growable(np.bool_)
+        self.head_nodes = Growable(np.int32, HEAD_WIDTH, fill=-1)
+        self.head_conf = Growable(np.float32, HEAD_WIDTH)
+        self.use_nodes = Growable(np.int32, USE_WIDTH, fill=-1)
+        self.use_conf = Growable(np.float32, USE_WIDTH)
+        self.for_nodes = Growable(np.int32, FOR_WIDTH, fill=-1)
+        self.qty = Growable(np.float64, fill=np.nan)
+        self.qty_dim = Growable(np.int16, fill=-1)
+        self.use_alone = Growable(np.bool_)
+        self.part_of_category = Growable(np.bool_)
+        self.has_required = Growable(np.bool_)
+        self.item_id: list[str] = []
+        self.product: list[str] = []
+        self.description: list[str | None] = []
+        self.unit: list[str | None] = []
+        self.required = Growable(object, fill=None)
+        self.links: list[ItemLinks] = []
+        self.text = RowBlocks(n_features)
+        self.retrieval = RowBlocks(n_features)
+        self.head_matrix = RowBlocks(n_nodes)
+        self.use_matrix = RowBlocks(n_nodes)
+        self.for_matrix = RowBlocks(n_nodes)
+
+    def __len__(self) -> int:
+        return len(self.item_id)
+
+
+class ItemIndex:
+    """Everything a query reads, as columns; :meth:`add` and :meth:`remove` are the only writers."""
+
+    def __init__(
+        self, relations: RelationMatrix, regions: RegionLookup, policy: PolicyLookup,
+        params: MatchParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.relations = relations
+        self.graph = relations.graph
+        self.regions = regions
+        self.policy = policy
+        self.params = params
+        self.linker = Linker(self.graph)
+        self.links = ProductLinker(self.linker, params)
+        self.text = TextModel(self.linker.terms())
+        self.write_lock = threading.Lock()
+        self._dims: dict[str, int] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        n_nodes = self.relations.n_nodes
+        self.records: dict[str, EntRecord] = {}
+        self.ent_id: list[str] = []
+        self.ent_name: list[str] = []
+        self.ent_region: list[str | None] = []
+        self.ent_alive = Growable(np.bool_, fill=False)
+        self.ent_code = Growable(np.int64, fill=-1)
+        self.ent_lat = Growable(np.float64, fill=np.nan)
+        self.ent_lon = Growable(np.float64, fill=np.nan)
+        self.ent_circle = Growable(np.bool_)
+        self.ent_standing = Growable(np.float32)
+        self.ent_priority = Growable(np.uint64, self.relations.node_chains.shape[1])
+        self.ent_certs = Growable(object, fill=None)
+        self.offers = ItemColumns(self.text.n_features, n_nodes)
+        self.needs = ItemColumns(self.text.n_features, n_nodes)
+        self.retrieval_mask: np.ndarray | None = None
+
+    # -- building --------------------------------------------------------------------------------
+
+    def fit(self, enterprises: Sequence[Enterprise]) -> None:
+        """Full (re)build: refit TF-IDF on the profiles plus node texts, then index everything."""
+        items: list[Offer | Need] = [*(o for e in enterprises for o in e.offers),
+                                     *(n for e in enterprises for n in e.needs)]
+        corpus = [item_text(i.product, i.description) for i in items]
+        corpus += [self.linker.node_text(n) for n in self.linker.node_ids]
+        text = TextModel(self.linker.terms())
+        vectors = text.fit_transform(corpus)[: len(items)].astype(np.float32)
+        self.linker.fit_text(text)
+        with self.write_lock:
+            self.text = text
+            self.links = ProductLinker(self.linker, self.params)
+            self._reset()
+            self.retrieval_mask = self._retrieval_mask(vectors)
+            self._add(enterprises, vectors)
+
+    def _retrieval_mask(self, matrix: sp.csr_matrix) -> np.ndarray:
+        """Features kept for text retrieval: those in at most ``max(floor, share × items)`` items."""
+        p = self.params
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        cap = max(p.text_max_df_floor, math.ceil(p.text_max_df * matrix.shape[0]))
+        keep: np.ndarray = (df <= cap).astype(np.float32)
+        return keep
+
+    def add(self, enterprises: Sequence[Enterprise]) -> None:
+        """Index new or replaced profiles as one batch (replaced ones are tombstoned first)."""
+        with self.write_lock:
+            self._remove([e.id for e in enterprises if e.id in self.records])
+            self._add(enterprises)
+
+    def remove(self, enterprise_ids: Sequence[str]) -> None:
+        with self.write_lock:
+            self._remove(enterprise_ids)
+
+    def _remove(self, enterprise_ids: Sequence[str]) -> None:
+        offer_rows: list[int] = []
+        need_rows: list[int] = []
+        for eid in enterprise_ids:
+            rec = self.records.pop(eid)
+            self.ent_alive.set([rec.slot], False)
+            offer_rows += rec.offer_rows
+            need_rows += rec.need_rows
+        for cols, rows in ((self.offers, offer_rows), (self.needs, need_rows)):
+            if rows:
+                cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
+
+    def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None) -> None:
+        """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known."""
+        rel = self.relations
+        pos = rel.pos
+        slot0 = len(self.ent_id)
+        codes, lats, lons, circle, standing, prio = [], [], [], [], [], []
+        certs: list[frozenset[str]] = []
+        new_offers: list[_Item] = []
+        new_needs: list[_Item] = []
+        for i, e in enumerate(enterprises):
+            slot = slot0 + i
+            code = self._region_code(e)
+            region = self.regions.get(code) if code else None
+            rec = EntRecord(e, slot, code, certification_keys(e.certifications))
+            self.records[e.id] = rec
+            self.ent_id.append(e.id)
+            self.ent_name.append(e.name)
+            self.ent_region.append(code)
+            certs.append(rec.certs)
+            codes.append(int(code) if code and code.isdigit() else -1)
+            lats.append(float(getattr(region, "lat", np.nan)) if region else np.nan)
+            lons.append(float(getattr(region, "lon", np.nan)) if region else np.nan)
+            circle.append(bool(getattr(region, "in_circle", False)) if region else False)
+            standing.append(standing_component(e.tags))
+            prio.append(rel.chain_mask(self._priority(code)))
+            for o in e.offers:
+                new_offers.append((slot, o.id, o.product, o.description, o.capacity, frozenset()))
+            for n in e.needs:
+                req = certification_keys(n.required_certifications)
+                new_needs.append((slot, n.id, n.product, n.description, n.volume, req))
+        self.ent_certs.extend(_objects(certs))
+        self.ent_code.extend(np.array(codes, dtype=np.int64))
+        self.ent_lat.extend(np.array(lats))
+        self.ent_lon.extend(np.array(lons))
+        self.ent_circle.extend(np.array(circle, dtype=np.bool_))
+        self.ent_standing.extend(np.array(standing, dtype=np.float32))
+        self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), -1))
+        split = len(new_offers)
+        offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split])
+        need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:])
+        for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
+                                          offer_links, strict=True):
+            rec = self.records[self.ent_id[slot]]
+            rec.offer_rows.append(row)
+            for lk in links.head:
+                if self.links.makes(links, lk.node_id):
+                    node = pos[lk.node_id]
+                    rec.made[node] = max(rec.made.get(node, 0.0), lk.confidence)
+        cover: dict[int, set[int]] = {}
+        for (slot, *_), row, links in zip(new_needs, range(len(self.needs) - len(new_needs), len(self.needs)),
+                                          need_links, strict=True):
+            rec = self.records[self.ent_id[slot]]
+            rec.need_rows.append(row)
+            for lk in links.head:
+                cover.setdefault(slot, set()).update(np.flatnonzero(rel.head[pos[lk.node_id]]).tolist())
+        for slot, nodes in cover.items():
+            self.records[self.ent_id[slot]].need_cover = frozenset(nodes)
+        self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
+
+    def _append_items(
+        self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None
+    ) -> list[ItemLinks]:
+        is_need = cols is self.needs
+        pos = self.relations.pos
+        links = [self.links.link(it[2], it[3]) for it in items]
+        heads = [[(pos[lk.node_id], lk.confidence) for lk in lks.head] for lks in links]
+        uses = [[(pos[lk.node_id], lk.confidence) for lk in lks.use] for lks in links]
+        fors = [[(pos[u], 1.0) for u in self.links.equipment_uses(lks)] for lks in links]
+        hn, hc = padded(heads, HEAD_WIDTH)
+        un, uc = padded(uses, USE_WIDTH)
+        fn, _ = padded(fors, FOR_WIDTH)
+        qty: list[float] = []
+        dims: list[int] = []
+        units: list[str | None] = []
+        required = [it[5] for it in items]
+        for *_, q, _ in items:
+            units.append(q.unit if q is not None else None)
+            base = to_base(q.value, q.unit) if q is not None and q.value is not None else None
+            qty.append(np.nan if base is None else base[0])
+            dims.append(-1 if base is None else self._dims.setdefault(base[1], len(self._dims)))
+        if vectors is None:
+            vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
+        mask = self.retrieval_mask if self.retrieval_mask is not None else np.ones(vectors.shape[1], np.float32)
+        retrieval = sp.csr_matrix(vectors @ sp.diags(mask))
+        retrieval.eliminate_zeros()
+        n = len(items)
+        cols.ent.extend(np.array([s for s, *_ in items], dtype=np.int32))
+        cols.family.extend(np.array([FAMILY_CODES.get(lk.family, 0) for lk in links], dtype=np.int8))
+        cols.confident.extend(np.array([lk.confident for lk in links], dtype=np.bool_))
+        cols.head_nodes.extend(hn)
+        cols.head_conf.extend(hc)
+        cols.use_nodes.extend(un)
+        cols.use_conf.extend(uc)
+        cols.for_nodes.extend(fn)
+        cols.qty.extend(np.array(qty, dtype=np.float64))
+        cols.qty_dim.extend(np.array(dims, dtype=np.int16))
+        cols.use_alone.extend(np.array([is_need and self.links.use_alone(lk) for lk in links], dtype=np.bool_))
+        cols.part_of_category.extend(np.array(
+            [is_need and self.links.part_of_category(it[2], lk) for it, lk in zip(items, links, strict=True)],
+            dtype=np.bool_))
+        cols.has_required.extend(np.array([bool(r) for r in required], dtype=np.bool_))
+        cols.item_id += [it[1] for it in items]
+        cols.product += [it[2] for it in items]
+        cols.description += [it[3] for it in items]
+        cols.unit += units
+        cols.required.extend(_objects(required))
+        cols.links += links
+        n_nodes = self.relations.n_nodes
+        cols.text.append(vectors)
+        cols.retrieval.append(retrieval)
+        cols.head_matrix.append(padded_to_csr(hn, hc, n_nodes))
+        cols.use_matrix.append(padded_to_csr(un, uc, n_nodes))
+        cols.for_matrix.append(padded_to_csr(fn, np.ones_like(fn, dtype=np.float32), n_nodes))
+        cols.alive.extend(np.ones(n, dtype=np.bool_))  # last: readers see complete rows
+        return links
+
+    def compact(self) -> bool:
+        """Merge appended blocks of every matrix, dropping dead rows; returns whether anything was merged."""
+        with self.write_lock:  # a consistent snapshot of blocks and flags; the merge runs without the lock
+            work = [(m, m.blocks, cols.alive.view.copy()) for cols in (self.offers, self.needs)
+                    for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix)]
+        merged = False
+        for m, blocks, alive in work:
+            merged = m.compact(alive, blocks) or merged
+        return merged
+
+    def block_count(self) -> int:
+        return max(len(self.offers.text.blocks), len(self.needs.text.blocks))
+
+    def _region_code(self, e: Enterprise) -> str | None:
+        if e.region_code is not None:
+            return e.region_code
+        if e.address:
+            region = self.regions.resolve_address(e.address)
+            if region is not None:
+                return str(region.code)
+        return None
+
+    def _priority(self, code: str | None) -> frozenset[str]:
+        if code is None:
+            return frozenset()
+        try:
+            return frozenset(self.policy.priority_chains(code))
+        except (KeyError, LookupError, ValueError):
+            return frozenset()
+
+
+def _objects(values: Sequence[frozenset[str]]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out

@@ -1,0 +1,184 @@
+"""Product-first linking on top of :class:`matching.linking.Linker`, cached for bulk loads.
+
+The product field decides the node; a description only narrows it. A category product whose description
+names one of its kinds (锂电辅材 described as 导电炭黑) links to that kind and keeps the category at a lower
+confidence as a fallback. A product naming no node is retried without a generic suffix (钛原料 → 钛,
+铝材料 → 铝). Results are cached per (product, description), so a million firms writing the same products
+link in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+from matching.chains import NodeKind
+from matching.linking import (
+    _CLAUSE,
+    CONSUMER,
+    DESCRIPTION_CONFIDENCE,
+    EQUIPMENT,
+    MATERIAL,
+    SECONDARY_CONFIDENCE,
+    SERVICE,
+    USE_CONFIDENCE,
+    ItemLinks,
+    Link,
+    Linker,
+    _dedupe,
+    _segment,
+    compatible,
+)
+from matching.params import DEFAULT_PARAMS, MatchParams
+from matching.text import normalise_text
+
+GENERIC_SUFFIXES: tuple[str, ...] = ("原材料", "原料", "材料", "产品", "制品", "系列", "类", "等")
+_SUFFIX = re.compile("(" + "|".join(GENERIC_SUFFIXES) + r")+$")
+_USE_MARK = ("用", "供", "适用", "配套")
+FAMILY_CODES: dict[str | None, int] = {None: 0, MATERIAL: 1, EQUIPMENT: 2, SERVICE: 3, CONSUMER: 4}
+CACHE_SIZE = 262_144
+
+
+class ProductLinker:
+    """:meth:`link` gives an item's links with product-first rules, memoised (bounded LRU)."""
+
+    def __init__(self, linker: Linker, params: MatchParams = DEFAULT_PARAMS) -> None:
+        self.linker = linker
+        self.graph = linker.graph
+        self.params = params
+        self._cache: OrderedDict[tuple[str, str], ItemLinks] = OrderedDict()
+        self._lock = threading.Lock()  # guards the LRU order only; concurrent queries may link ad-hoc items
+
+    def link(self, product: str, description: str | None) -> ItemLinks:
+        desc = description or ""
+        key = (product, desc if self._description_matters(product, desc) else "")
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        links = self._link(*key)
+        with self._lock:
+            self._cache[key] = links
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return links
+
+    def _description_matters(self, product: str, desc: str) -> bool:
+        """Only a category product, an unknown product or a stated purpose needs the description."""
+        if not desc:
+            return False
+        if any(m in desc for m in _USE_MARK):
+            return True
+        base = self._product_links(product)
+        if not base.head:
+            return True
+        nodes = self.graph.nodes
+        return any(nodes[lk.node_id].kind == NodeKind.category or self.graph.children.get(lk.node_id)
+                   for lk in base.head)
+
+    def _link(self, product: str, desc: str) -> ItemLinks:
+        p = self.params
+        base = self._product_links(product) if desc else None
+        named = base is not None and base.confident and any(lk.method == "dictionary" for lk in base.head)
+        if base is not None and named:
+            links = self._narrow(base, product, desc)  # product-first: the description only narrows
+        else:
+            links = self.linker.link(product, desc or None)
+        if (not links.head and not links.use) or not links.confident:
+            stripped = _SUFFIX.sub("", normalise_text(product)).strip()
+            if stripped and stripped != normalise_text(product):
+                retry = self.linker.link(stripped, desc or None)
+                if retry.head and retry.confident:
+                    stripped_head = tuple(replace(lk, confidence=min(lk.confidence, p.suffix_confidence))
+                                          for lk in retry.head)
+                    links = ItemLinks(retry.family, stripped_head, retry.use, True)
+        head: list[Link] = list(links.head)
+        # A head taken from the description alone is a guess: text must be able to outrank it.
+        head = [replace(lk, confidence=min(lk.confidence, p.description_head_confidence))
+                if lk.method == "description" and not any(h.method != "description" for h in head) else lk
+                for lk in head]
+        # A category narrowed by a kind its description names stays only as a fallback.
+        nodes = {lk.node_id for lk in head}
+        narrowed = {a for n in nodes for a in self.graph.ancestors(n)}
+        head = [replace(lk, confidence=min(lk.confidence, p.category_fallback_confidence))
+                if lk.node_id in narrowed else lk for lk in head]
+        return ItemLinks(links.family, tuple(head), links.use, links.confident)
+
+    def _product_links(self, product: str) -> ItemLinks:
+        with self._lock:
+            hit = self._cache.get((product, ""))
+        if hit is None:
+            hit = self._link(product, "")
+            with self._lock:
+                self._cache[(product, "")] = hit
+        return hit
+
+    def _narrow(self, base: ItemLinks, product: str, desc: str) -> ItemLinks:
+        """Kinds of the product's head named in the description (head links, a sibling a little lower) and
+        the purposes its ``X用…`` clauses name (use links), from one dictionary scan per clause."""
+        linker = self.linker
+        context = normalise_text(product)
+        heads = list(base.head)
+        uses = list(base.use)
+        modified = bool(base.use)  # a product with a stated purpose is not narrowed further (old rule)
+        for clause in (c.strip() for c in _CLAUSE.split(normalise_text(desc))):
+            if not clause:
+                continue
+            _, spans = _segment(clause)
+            for m in linker._match(clause, context=context):
+                in_use = any(sp.role == "use" and sp.start <= m.start and m.end <= sp.end for sp in spans)
+                for node in m.nodes:
+                    if in_use:
+                        if not base.use and linker.family[node] == MATERIAL:
+                            uses.append(Link(node, DESCRIPTION_CONFIDENCE * USE_CONFIDENCE, "use", "description"))
+                        continue
+                    if modified or not compatible(base.family, linker.family[node]):
+                        continue
+                    for h in base.head:
+                        if node == h.node_id:
+                            continue
+                        if h.node_id in linker._ancestor_set(node):
+                            heads.append(Link(node, h.confidence, "head", "description"))
+                        elif linker._siblings(node, h.node_id):
+                            conf = round(h.confidence * SECONDARY_CONFIDENCE, 4)
+                            heads.append(Link(node, conf, "head", "description"))
+        return ItemLinks(base.family, tuple(_dedupe(heads)), tuple(_dedupe(uses)), base.confident)
+
+    def use_alone(self, links: ItemLinks) -> bool:
+        """An input of the named purpose may match without being the named kind: the product itself names
+        the purpose (扩链剂（TPU用）) and the kind is vague or absent."""
+        if not any(lk.method != "description" for lk in links.use):
+            return False
+        return all(
+            lk.method in ("text", "partial") or self.graph.nodes[lk.node_id].kind == NodeKind.category
+            for lk in links.head
+        )
+
+    def part_of_category(self, product: str, links: ItemLinks) -> bool:
+        """A need linked only to categories through a term that is not its whole name (电梯对重块 → 电梯)."""
+        if links.use or not links.head:
+            return False
+        heads = [lk.node_id for lk in links.head]
+        if not all(self.graph.nodes[h].kind == NodeKind.category for h in heads):
+            return False
+        text = normalise_text(product).replace(" ", "")
+        terms = {normalise_text(t).replace(" ", "") for h in heads for t in self.graph.nodes[h].terms()}
+        return text not in terms
+
+    def makes(self, links: ItemLinks, node: str) -> bool:
+        """An equipment or service offer does not make the material it handles (a 冷媒 charging machine)."""
+        if links.family in (EQUIPMENT, SERVICE):
+            return self.linker.family[node] in (EQUIPMENT, SERVICE)
+        return True
+
+    def equipment_uses(self, links: ItemLinks) -> tuple[str, ...]:
+        """What an equipment or service offer is for: its use links and what its nodes' names say."""
+        if links.family not in (EQUIPMENT, SERVICE):
+            return ()
+        uses = [lk.node_id for lk in links.use]
+        for lk in links.head:
+            uses.extend(u for u in self.linker.equipment_use(lk.node_id) if u not in uses)
+        return tuple(uses)

@@ -1,0 +1,101 @@
+"""Match items with explanations, built only for the k pairs a response returns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching.explain import SummaryParts, region_label, summary_zh
+from matching.filters import PairFilter
+from matching.item_index import ItemIndex
+from matching.relation_matrix import KIND_CODES
+from matching.relations import RelationKind
+from matching.results import Explanation, MatchItem, Party
+from matching.sides import Side
+from matching.text import shared_terms
+from matching.weights import COMPONENTS, WeightProfile
+
+QUERY_ID = "(query)"
+QUERY_NAME = "临时查询"
+
+
+class ItemBuilder:
+    """Turns ranked pair indices into :class:`MatchItem` objects (one engine, one builder)."""
+
+    def __init__(self, index: ItemIndex) -> None:
+        self.index = index
+        self._node_tokens: dict[int, list[str]] = {}
+
+    def party(self, slot: int, region: str | None = None) -> Party:
+        if slot < 0:
+            return Party(id=QUERY_ID, name=QUERY_NAME, region_code=region)
+        ix = self.index
+        return Party(id=ix.ent_id[slot], name=ix.ent_name[slot], region_code=ix.ent_region[slot])
+
+    def item(
+        self, rank: int, *, demand: Side, supply: Side, d: int, s: int, score: float, comps: dict[str, float],
+        kind: int, demand_node: int, supply_node: int, km: float, profile: WeightProfile, pfilter: PairFilter,
+        query_region: str | None, query_item: str | None, query_text: str,
+    ) -> MatchItem:
+        ix = self.index
+        rel = ix.relations
+        graph = ix.graph
+        relation_kind = KIND_CODES[kind]
+        inferred = bool(demand.use_node[d] >= 0)
+        buyer = self.party(int(demand.slot[d]), query_region)
+        supplier = self.party(int(supply.slot[s]), query_region)
+        need_row, offer_row = int(demand.row[d]), int(supply.row[s])
+        need_id = ix.needs.item_id[need_row] if need_row >= 0 else (None if inferred else query_item)
+        offer_id = ix.offers.item_id[offer_row] if offer_row >= 0 else query_item
+        relation = None
+        if relation_kind != RelationKind.text and demand_node >= 0 and supply_node >= 0:
+            relation = rel.explain(relation_kind, rel.node_ids[demand_node], rel.node_ids[supply_node])
+        inferred_input = None
+        if inferred and relation is not None:
+            inferred_input = relation.via or relation.path[-2] if len(relation.path) > 1 else None
+        demand_tokens = (self._tokens_of_node(rel.pos[inferred_input]) if inferred_input else []) if inferred \
+            else self._tokens(ix.needs, need_row, query_text)
+        supply_tokens = self._tokens(ix.offers, offer_row, query_text)
+        if relation is not None:
+            offer_label = graph.nodes[relation.path[0]].name
+            need_label = graph.nodes[relation.path[-1]].name
+            via = graph.nodes[relation.path[-2]].name if relation.kind in ("input_2hop", "sibling") else None
+        else:
+            offer_label = ix.offers.product[offer_row] if offer_row >= 0 else query_text
+            need_label = ix.needs.product[need_row] if need_row >= 0 else (
+                graph.nodes[rel.node_ids[int(demand.use_node[d])]].name if inferred else query_text)
+            via = None
+        dist = None if np.isnan(km) else float(km)
+        summary = summary_zh(SummaryParts(
+            supplier_region=region_label(ix.regions, supplier.region_code), supplier_name=supplier.name,
+            offer_label=offer_label, buyer_name=buyer.name, relation=str(relation_kind) if relation else "text",
+            need_label=need_label, via_label=via, inferred=inferred, distance_km=dist,
+        ))
+        required = sorted(demand.required[d])
+        contributions = {c: round(profile.weights.get(c, 0.0) * comps[c], 4) for c in COMPONENTS}
+        explanation = Explanation(
+            chain_path=[graph.nodes[n].name for n in relation.path] if relation else [],
+            chain_path_text=rel.relations.render(relation) if relation and len(relation.path) > 1 else None,
+            relation=str(relation.kind) if relation else "text",
+            shared_terms=shared_terms(supply_tokens, demand_tokens),
+            distance_km=None if dist is None else round(dist, 1),
+            inferred_input=graph.nodes[inferred_input].name if inferred_input else None,
+            contributions=contributions, filters_applied=pfilter.applied(required), summary_zh=summary,
+        )
+        return MatchItem(
+            rank=rank, score=score, supplier=supplier, offer_id=offer_id, buyer=buyer, need_id=need_id,
+            inferred=inferred, components={c: round(comps[c], 4) for c in COMPONENTS}, explanation=explanation,
+        )
+
+    def _tokens(self, cols: object, row: int, query_text: str) -> list[str]:
+        from matching.item_index import ItemColumns
+
+        assert isinstance(cols, ItemColumns)
+        if row < 0:
+            return self.index.text.tokens(query_text)
+        return self.index.text.tokens(f"{cols.product[row]} {cols.description[row] or ''}")
+
+    def _tokens_of_node(self, node: int) -> list[str]:
+        if node not in self._node_tokens:
+            nid = self.index.relations.node_ids[node]
+            self._node_tokens[node] = self.index.text.tokens(self.index.linker.node_text(nid))
+        return self._node_tokens[node]

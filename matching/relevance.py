@@ -1,0 +1,189 @@
+"""The product relation of candidate pairs, as column operations over the relation matrices.
+
+For pairs ``(demand i, supply j)`` every demand link is crossed with every supply link at once (links are
+padded to a few per item), the dense relation matrices are gathered, and the best relation, its kind and
+its two nodes come out as arrays. The rules fuse graph and text: a pair the graph does not relate keeps
+its text score (discounted when both sides are confidently linked), a weakly linked demand lets strong
+text outrank its uncertain graph pairs, and a supplier downstream of the need is never proposed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching.columns import row_dots
+from matching.item_index import ItemIndex
+from matching.relation_matrix import KIND_TEXT, kind_code
+from matching.relations import RelationKind
+from matching.sides import Side
+
+SAME, SPEC, SIBLING = (kind_code(k) for k in (RelationKind.same, RelationKind.specialisation,
+                                              RelationKind.sibling))
+EQUIP = kind_code(RelationKind.equipment_for)
+
+
+@dataclass
+class Relevance:
+    """Per pair: product and text components, relation kind and nodes, and whether it is backfill."""
+
+    keep: np.ndarray
+    product: np.ndarray
+    text: np.ndarray
+    kind: np.ndarray
+    demand_node: np.ndarray
+    supply_node: np.ndarray
+    backfill: np.ndarray
+
+
+def _best(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
+          rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best ``dc · M[dn, sn] · sc`` over every link combination: ``(score, demand node, supply node)``.
+
+    Only ``rows`` (a mask) are computed, the rest score 0; link columns that are padding everywhere are
+    skipped, since most items carry a single link.
+    """
+    pairs = dn.shape[0]
+    best = np.zeros(pairs, np.float32)
+    d_best = np.full(pairs, -1, np.int64)
+    s_best = np.full(pairs, -1, np.int64)
+    sel = np.flatnonzero((dn[:, 0] >= 0) & (sn[:, 0] >= 0) if rows is None else rows & (dn[:, 0] >= 0)
+                         & (sn[:, 0] >= 0))
+    if len(sel) == 0:
+        return best, d_best, s_best
+    wd = int((dn[sel] >= 0).sum(axis=1).max())
+    ws = int((sn[sel] >= 0).sum(axis=1).max())
+    d, dcs = dn[sel, :wd], dc[sel, :wd]
+    s_, scs = sn[sel, :ws], sc[sel, :ws]
+    vals = matrix[np.maximum(d, 0)[:, :, None], np.maximum(s_, 0)[:, None, :]]
+    vals = np.where((d >= 0)[:, :, None] & (s_ >= 0)[:, None, :], vals, 0.0) * dcs[:, :, None] * scs[:, None, :]
+    flat = vals.reshape(len(sel), -1)
+    arg = flat.argmax(axis=1)
+    idx = np.arange(len(sel))
+    best[sel] = flat[idx, arg]
+    d_best[sel] = d[idx, arg // ws]
+    s_best[sel] = s_[idx, arg % ws]
+    return best, d_best, s_best
+
+
+def relevance(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, *, equipment: bool
+) -> Relevance:
+    """Product relation and text similarity for the candidate pairs ``(demand[di], supply[si])``.
+
+    ``equipment``: whether equipment for what an inferred buyer makes counts (buyer lists of equipment
+    offers); supplier lists of an enterprise never propose machines for what it makes.
+    """
+    rel = index.relations
+    p = index.params
+    dn, dc = demand.head_nodes[di], demand.head_conf[di]
+    un, uc = demand.use_nodes[di], demand.use_conf[di]
+    sn, sc = supply.head_nodes[si], supply.head_conf[si]
+    inferred = demand.use_node[di] >= 0
+    head, h_d, h_s = _best(rel.head, dn, dc, sn, sc)
+    head_kind = rel.head_kind[np.maximum(h_d, 0), np.maximum(h_s, 0)]
+    use, u_d, u_s = _best(rel.use, un, uc, sn, sc, ~inferred)
+    inf, i_d, i_s = _best(rel.inferable_use, un, uc, sn, sc, inferred)
+    use = np.where(inferred, inf, use)
+    u_d, u_s = np.where(inferred, i_d, u_d), np.where(inferred, i_s, u_s)
+    use_kind = rel.use_kind[np.maximum(u_d, 0), np.maximum(u_s, 0)]
+    sib, s_d, s_s = _best(rel.sibling, dn, dc, sn, sc, (head == 0) & (use == 0) & ~inferred)
+    text = np.clip(row_dots(demand.text[di], supply.text[si]), 0.0, 1.0)
+
+    n = len(di)
+    product = np.zeros(n, np.float64)
+    kind = np.full(n, KIND_TEXT, np.int8)
+    d_node = np.where(dn[:, 0] >= 0, dn[:, 0], un[:, 0]).astype(np.int64)
+    s_node = sn[:, 0].astype(np.int64)
+    has_use = (un >= 0).any(axis=1) & ~inferred
+
+    both = (head > 0) & (use > 0)
+    only_head = (head > 0) & ~both
+    only_use = (use > 0) & (head == 0) & (demand.use_alone[di] | inferred)
+    product = np.where(both, 1 - (1 - head) * (1 - use), product)
+    factor = np.where(has_use, p.head_not_for_use, 1.0)
+    whole = demand.part_of_category[di] & rel.end_product[np.maximum(h_s, 0)]
+    factor = np.where(whole, factor * 0.5, factor)
+    product = np.where(only_head, head * factor, product)
+    product = np.where(only_use, use, product)
+    pick_use = only_use | (both & (use > head))
+    kind = np.where(head > 0, head_kind, kind)
+    kind = np.where(pick_use, use_kind, kind)
+    d_node = np.where(head > 0, h_d, d_node)
+    s_node = np.where(head > 0, h_s, s_node)
+    d_node = np.where(pick_use, u_d, d_node)
+    s_node = np.where(pick_use, u_s, s_node)
+
+    # Inferred demand: nothing the buyer makes itself or already asks for; equipment for what it makes.
+    excluded = _excluded(index, demand, di, s_node) & inferred & (product > 0)
+    product = np.where(excluded, 0.0, product)
+    equip = _equipment(index, demand, supply, di, si) & inferred & equipment & (product == 0) & ~excluded
+    product = np.where(equip, p.relation_equipment_for * demand.use_conf[di, 0], product)
+    kind = np.where(equip, EQUIP, kind)
+    d_node = np.where(equip, demand.use_node[di], d_node)
+    keep = ~inferred | (product > 0)
+
+    sibling = (product == 0) & (sib > 0) & ~inferred
+    kind = np.where(sibling, SIBLING, kind)
+    d_node, s_node = np.where(sibling, s_d, d_node), np.where(sibling, s_s, s_node)
+    product = np.where(sibling, sib * np.maximum(p.sibling_floor, np.minimum(1.0, text / p.sibling_text_full)),
+                       product)
+    backfill = sibling & (text < p.sibling_text_min)
+
+    exact = ((kind == SAME) | (kind == SPEC)) & ~has_use & ~inferred
+    product = np.where(exact, product * (1 - p.spec_span * (1 - np.minimum(1.0, text / p.spec_text_full))),
+                       product)
+
+    # No graph relation: the text decides, unless the supplier is downstream of what is asked for.
+    none = (product == 0) & ~inferred
+    downstream = _any_downstream(index, demand, supply, di, si, none)
+    d_fam, s_fam = demand.family[di], supply.family[si]
+    clash = (d_fam > 0) & (s_fam > 0) & (d_fam != s_fam) & demand.confident[di] & supply.confident[si]
+    linked = (sn[:, 0] >= 0) & ((dn[:, 0] >= 0) | (un[:, 0] >= 0)) & ~demand.part_of_category[di]
+    weak = (dn[:, 0] >= 0) & (demand.head_conf[di].max(axis=1) < p.low_confidence) & ~inferred
+    weak &= demand.use_conf[di].max(axis=1) < p.low_confidence  # a confident purpose is evidence enough
+    text_factor = np.where(weak, p.weak_link_text_factor,
+                           np.where(linked, p.linked_text_factor, p.text_relation_factor))
+    product = np.where(none, text_factor * text, product)
+    keep &= ~(none & ((text < p.backfill_text_min) | downstream))
+    keep &= ~clash
+    backfill |= none & (text < p.text_relation_min)
+    # A weakly linked demand: a strong text match may outrank its uncertain graph pairs.
+    product = np.where(weak & ~none, np.maximum(product, p.weak_link_text_factor * text), product)
+    return Relevance(keep, np.minimum(product, 1.0), text, kind.astype(np.int8), d_node.astype(np.int64),
+                     s_node.astype(np.int64), backfill)
+
+
+def _any_downstream(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Whether some supply head node is made from some demand head node (the wrong direction)."""
+    score, _, _ = _best(index.relations.downstream, demand.head_nodes[di], np.ones_like(demand.head_conf[di]),
+                        supply.head_nodes[si], np.ones_like(supply.head_conf[si]), rows)
+    return score > 0
+
+
+def _excluded(index: ItemIndex, demand: Side, di: np.ndarray, s_node: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(di), dtype=np.bool_)
+    for k in np.flatnonzero((demand.use_node[di] >= 0) & (demand.slot[di] >= 0)).tolist():
+        slot, node = int(demand.slot[di[k]]), int(s_node[k])
+        rec = index.records.get(index.ent_id[slot])
+        if rec is not None and (node in rec.made or node in rec.need_cover):
+            out[k] = True
+    return out
+
+
+def _equipment(index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
+    """Equipment or a service for making what the buyer makes (or one of its categories)."""
+    anc = index.relations.self_and_ancestors
+    fors = supply.for_nodes[si]
+    made = np.maximum(demand.use_node[di], 0)
+    hit = np.zeros(len(di), dtype=np.bool_)
+    for col in range(fors.shape[1]):
+        f = fors[:, col]
+        ok = f >= 0
+        if ok.any():
+            vals = np.asarray(anc[made[ok], f[ok]]).ravel() > 0
+            hit[np.flatnonzero(ok)[vals]] = True
+    return hit

@@ -1,0 +1,139 @@
+"""Blocks of demands and supplies as columns: stored needs and offers, inferred demand, or an ad-hoc query.
+
+A block is what the vectorised stages read: one row per demand (or supply) with its party's columns
+(slot, coordinates, region code, circle membership, standing, policy mask) and its item's columns (links,
+family, quantity, text vector). Stored rows are gathered from :class:`~matching.item_index.ItemIndex`;
+inferred demand and ad-hoc queries are built the same way, so one scoring path serves all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.item_index import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemColumns, ItemIndex
+from matching.item_links import FAMILY_CODES
+from matching.linking import ItemLinks
+from matching.scoring import NO_STANDING
+
+
+@dataclass
+class Side:
+    """A block of demands or supplies (``slot`` −1 is the ad-hoc querying party)."""
+
+    slot: np.ndarray
+    row: np.ndarray  # need / offer row, −1 for inferred demand and queries
+    use_node: np.ndarray  # inferred demand: the node the buyer makes (−1 otherwise)
+    code: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    circle: np.ndarray
+    standing: np.ndarray
+    priority: np.ndarray
+    certs: np.ndarray  # object array of frozensets (only read for pairs whose need requires any)
+    head_nodes: np.ndarray
+    head_conf: np.ndarray
+    use_nodes: np.ndarray
+    use_conf: np.ndarray
+    for_nodes: np.ndarray
+    family: np.ndarray
+    confident: np.ndarray
+    use_alone: np.ndarray
+    part_of_category: np.ndarray
+    qty: np.ndarray
+    qty_dim: np.ndarray
+    required: np.ndarray  # object array of frozensets
+    has_required: np.ndarray
+    text: sp.csr_matrix
+
+    def __len__(self) -> int:
+        return len(self.slot)
+
+
+def _party(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
+    return {
+        "slot": slots, "code": index.ent_code.view[slots], "lat": index.ent_lat.view[slots],
+        "lon": index.ent_lon.view[slots], "circle": index.ent_circle.view[slots],
+        "standing": index.ent_standing.view[slots], "priority": index.ent_priority.view[slots],
+        "certs": index.ent_certs.view[slots],
+    }
+
+
+def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
+    """Stored offers or needs (``rows`` into ``cols``)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    slots = cols.ent.view[rows].astype(np.int64)
+    n = len(rows)
+    return Side(
+        **_party(index, slots),  # type: ignore[arg-type]
+        row=rows, use_node=np.full(n, -1, dtype=np.int64),
+        head_nodes=cols.head_nodes.view[rows], head_conf=cols.head_conf.view[rows],
+        use_nodes=cols.use_nodes.view[rows], use_conf=cols.use_conf.view[rows],
+        for_nodes=cols.for_nodes.view[rows], family=cols.family.view[rows], confident=cols.confident.view[rows],
+        use_alone=cols.use_alone.view[rows], part_of_category=cols.part_of_category.view[rows],
+        qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows], required=cols.required.view[rows],
+        has_required=cols.has_required.view[rows],
+        text=cols.text.rows(rows),
+    )
+
+
+def inferred(index: ItemIndex, slots: np.ndarray, nodes: np.ndarray, conf: np.ndarray) -> Side:
+    """Inferred demand: enterprise ``slots[i]`` makes ``nodes[i]`` (link confidence ``conf[i]``)."""
+    slots = np.asarray(slots, dtype=np.int64)
+    n = len(slots)
+    use_nodes = np.full((n, USE_WIDTH), -1, dtype=np.int32)
+    use_conf = np.zeros((n, USE_WIDTH), dtype=np.float32)
+    use_nodes[:, 0] = nodes
+    use_conf[:, 0] = conf
+    node_matrix = index.linker.node_matrix_
+    assert node_matrix is not None
+    return Side(
+        **_party(index, slots),  # type: ignore[arg-type]
+        row=np.full(n, -1, dtype=np.int64), use_node=np.asarray(nodes, dtype=np.int64),
+        head_nodes=np.full((n, HEAD_WIDTH), -1, dtype=np.int32), head_conf=np.zeros((n, HEAD_WIDTH), np.float32),
+        use_nodes=use_nodes, use_conf=use_conf, for_nodes=np.full((n, FOR_WIDTH), -1, dtype=np.int32),
+        family=np.zeros(n, dtype=np.int8), confident=np.ones(n, dtype=np.bool_),
+        use_alone=np.zeros(n, dtype=np.bool_), part_of_category=np.zeros(n, dtype=np.bool_),
+        qty=np.full(n, np.nan), qty_dim=np.full(n, -1, dtype=np.int16), required=_objects([frozenset()] * n),
+        has_required=np.zeros(n, dtype=np.bool_),
+        text=sp.csr_matrix(node_matrix[np.asarray(nodes)], dtype=np.float32),  # same sorted node order
+    )
+
+
+def query(
+    index: ItemIndex, links: ItemLinks, text: sp.csr_matrix, *, product: str, region_code: str | None,
+    certs: frozenset[str], qty: tuple[float, int], required: frozenset[str], is_need: bool,
+) -> Side:
+    """An ad-hoc need or offer of a party that is not stored (slot −1)."""
+    from matching.columns import padded
+
+    pos = index.relations.pos
+    hn, hc = padded([[(pos[lk.node_id], lk.confidence) for lk in links.head]], HEAD_WIDTH)
+    un, uc = padded([[(pos[lk.node_id], lk.confidence) for lk in links.use]], USE_WIDTH)
+    fn, _ = padded([[(pos[u], 1.0) for u in index.links.equipment_uses(links)]], FOR_WIDTH)
+    region = index.regions.get(region_code) if region_code else None
+    prio = index.relations.chain_mask(index._priority(region_code))
+    return Side(
+        slot=np.array([-1]), row=np.array([-1]), use_node=np.array([-1]),
+        code=np.array([int(region_code) if region_code and region_code.isdigit() else -1]),
+        lat=np.array([float(getattr(region, "lat", np.nan)) if region else np.nan]),
+        lon=np.array([float(getattr(region, "lon", np.nan)) if region else np.nan]),
+        circle=np.array([bool(getattr(region, "in_circle", False)) if region else False]),
+        standing=np.array([NO_STANDING], dtype=np.float32), priority=prio.reshape(1, -1), certs=_objects([certs]),
+        head_nodes=hn, head_conf=hc, use_nodes=un, use_conf=uc, for_nodes=fn,
+        family=np.array([FAMILY_CODES.get(links.family, 0)], dtype=np.int8),
+        confident=np.array([links.confident]),
+        use_alone=np.array([is_need and index.links.use_alone(links)]),
+        part_of_category=np.array([is_need and index.links.part_of_category(product, links)]),
+        qty=np.array([qty[0]]), qty_dim=np.array([qty[1]], dtype=np.int16), required=_objects([required]),
+        has_required=np.array([bool(required)]),
+        text=sp.csr_matrix(text, dtype=np.float32),
+    )
+
+
+def _objects(values: list[frozenset[str]]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
