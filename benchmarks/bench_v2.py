@@ -38,10 +38,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "data" / "bench"
-TASKS = ("corpus", "tfidf", "engine", "a", "a-unpruned", "b", "c")
+TASKS = ("corpus", "tfidf", "engine", "a", "a-unpruned", "a-capped", "b", "c")
 PEERS = {
     "a": "(a) sparse_dot_topn, max_df pruned",
     "a-unpruned": "(a') sparse_dot_topn, unpruned",
+    "a-capped": "(a'') sparse_dot_topn, df capped",
     "b": "(b) scipy product + argpartition",
     "c": "(c) sklearn NearestNeighbors brute cosine",
 }
@@ -130,7 +131,7 @@ def task_corpus(args: argparse.Namespace) -> Result:
 
 def _tfidf_dir(args: argparse.Namespace, graph: Any, regions: Any) -> Path:
     stem = _paths(args, graph, regions)[0].name.rsplit("-", 1)[0]
-    return BENCH_DIR / f"tfidf-{stem}-maxdf{args.max_df}"
+    return BENCH_DIR / f"tfidf-{stem}-maxdf{args.max_df}-cap{args.df_cap}"
 
 
 def task_tfidf(args: argparse.Namespace) -> Result:
@@ -145,12 +146,13 @@ def task_tfidf(args: argparse.Namespace) -> Result:
     _, offers, needs = _frames(args, graph, regions)
     offer_texts, need_texts = peers.item_texts(offers), peers.item_texts(needs)
     del offers, needs
-    mats, info = peers.vectorise(offer_texts, need_texts, args.max_df)
-    log(args, f"vectorised in {info.seconds:.1f} s")
-    for variant, (o, q) in mats.items():
-        peers.save(folder / variant, o, q)
-    out = {**info.as_dict(), "nnz_pruned": int(mats["pruned"][0].nnz + mats["pruned"][1].nnz),
-           "nnz_unpruned": int(mats["unpruned"][0].nnz + mats["unpruned"][1].nnz)}
+    caps: dict[str, float | int | None] = {"pruned": args.max_df, "capped": args.df_cap, "unpruned": None}
+
+    def sink(name: str, offers: Any, needs: Any) -> None:
+        peers.save(folder / name, offers, needs)
+
+    out = peers.vectorise(offer_texts, need_texts, caps, sink).as_dict()
+    log(args, f"vectorised in {out['seconds']:.1f} s")
     info_file.write_text(json.dumps(out))
     return {**out, "peak_rss_mb": peak_rss_mb()}
 
@@ -162,7 +164,8 @@ def task_peer(args: argparse.Namespace) -> Result:
     from benchmarks import peers
 
     graph, regions = _world()
-    folder = _tfidf_dir(args, graph, regions) / ("unpruned" if args.task == "a-unpruned" else "pruned")
+    variant = {"a-unpruned": "unpruned", "a-capped": "capped"}.get(args.task, "pruned")
+    folder = _tfidf_dir(args, graph, regions) / variant
     if not (folder / "needs.npz").exists():
         return {"skipped": f"no TF-IDF at {folder} (run the tfidf task first)"}
     base_rss = peak_rss_mb()
@@ -221,7 +224,7 @@ def task_engine(args: argparse.Namespace) -> Result:
     import polars as pl
 
     from matching.engine import MatchEngine
-    from matching.index import frames_to_profiles
+    from matching.frames import frames_to_profiles
     from matching.policy import Policy
     from matching.profiles import Need, Quantity
 
@@ -344,7 +347,7 @@ def task_engine(args: argparse.Namespace) -> Result:
 
 WORKERS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "corpus": task_corpus, "tfidf": task_tfidf, "engine": task_engine,
-    "a": task_peer, "a-unpruned": task_peer, "b": task_peer, "c": task_peer,
+    "a": task_peer, "a-unpruned": task_peer, "a-capped": task_peer, "b": task_peer, "c": task_peer,
 }
 
 
@@ -367,6 +370,7 @@ def run_task(args: argparse.Namespace, task: str, size: int) -> Result:
         out_path = Path(fh.name)
     forwarded = ["--seed", str(args.seed), "--queries", str(args.queries), "--k", str(args.k),
                  "--sample", str(args.sample), "--budget", str(args.budget), "--max-df", str(args.max_df),
+                 "--df-cap", str(args.df_cap),
                  "--threads", str(args.threads), "--block-size", str(args.block_size), "--bulk", str(args.bulk),
                  "--bulk-fallback", str(args.bulk_fallback), "--updates", str(args.updates),
                  "--upsert-budget", str(args.upsert_budget),
@@ -421,23 +425,26 @@ def tables(results: list[Result]) -> list[Table]:
     sizes = sorted({r["size"] for r in results})
     out: list[Table] = []
 
-    head = ["size", "offers", "needs", "generate s", "gen RSS MB", "vocab", "nnz/doc", "max_df docs",
-            "pruned terms", "kept nnz", "Σdf·df unpruned", "Σdf·df pruned", "tfidf s", "tfidf RSS MB"]
-    rows = []
+    head = ["size", "enterprises", "offers", "needs", "generate s", "gen RSS MB", "vocab", "nnz/doc", "tfidf s",
+            "tfidf RSS MB"]
+    head2 = ["size", "variant", "df limit (docs)", "pruned terms", "kept nnz", "Σdf·df"]
+    rows, rows2 = [], []
     for s in sizes:
         c, t = by.get(("corpus", s), {}), by.get(("tfidf", s), {})
         if not c and not t:
             continue
         gen = c.get("generate_s")
-        rows.append([f"{s:,}", _f(c.get("offers"), ","), _f(c.get("needs"), ","),
+        rows.append([f"{s:,}", _f(c.get("enterprises"), ","), _f(c.get("offers"), ","), _f(c.get("needs"), ","),
                      "cached" if c and gen is None else _s(gen), _f(c.get("generate_rss_mb"), ",.0f"),
-                     _f(t.get("vocabulary"), ","), _f(t.get("nnz_per_doc")), _f(t.get("max_df_docs"), ","),
-                     _f(t.get("pruned_terms"), ","), _f(t.get("kept_nnz_share"), ".0%"),
-                     _f(t.get("pair_work_unpruned"), ".2e"), _f(t.get("pair_work_pruned"), ".2e"),
-                     _s(t.get("seconds")), _f(t.get("peak_rss_mb"), ",.0f")])
+                     _f(t.get("vocabulary"), ","), _f(t.get("nnz_per_doc")), _s(t.get("seconds")),
+                     _f(t.get("peak_rss_mb"), ",.0f")])
+        for name, v in t.get("variants", {}).items():
+            rows2.append([f"{s:,}", name, _f(v["max_df_docs"], ","), _f(v["pruned_terms"], ","),
+                          _f(v["kept_nnz_share"], ".0%"), _f(v["pair_work"], ".2e")])
     if rows:
-        out.append(("Corpus and shared TF-IDF (char_wb 2–3-grams; Σdf·df = multiply-adds of the full product)",
-                    head, rows))
+        out.append(("Corpus and the shared TF-IDF (char_wb 2–3-grams)", head, rows))
+    if rows2:
+        out.append(("TF-IDF variants (Σdf·df = multiply-adds of the full needs × offers product)", head2, rows2))
 
     head = ["size", "system", "seconds", "× (a)", "ms/need", "cand/need", "peak RSS MB", "basis"]
     rows = []
@@ -506,7 +513,7 @@ def report(results: list[Result], markdown: bool) -> None:
     """Print the tables (rich, or markdown for the README)."""
     if markdown:
         for title, head, rows in tables(results):
-            right = ["---" if h in ("system", "basis", "engine") else "---:" for h in head]
+            right = ["---" if h in ("system", "basis", "engine", "variant") else "---:" for h in head]
             print(f"\n{title}\n\n| " + " | ".join(head) + " |\n|" + "|".join(right) + "|")
             for row in rows:
                 print("| " + " | ".join(row) + " |")
@@ -520,7 +527,7 @@ def report(results: list[Result], markdown: bool) -> None:
     for title, head, rows in tables(results):
         table = RichTable(title=title)
         for h in head:
-            table.add_column(h, justify="left" if h in ("system", "basis", "engine") else "right")
+            table.add_column(h, justify="left" if h in ("system", "basis", "engine", "variant") else "right")
         for row in rows:
             table.add_row(*row)
         console.print(table)
@@ -536,10 +543,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=500, help="single queries sampled for p50/p99")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--sample", type=int, default=2000, help="needs in a peer's probe sample")
-    parser.add_argument("--budget", type=float, default=900.0,
+    parser.add_argument("--budget", type=float, default=2400.0,
                         help="run a peer in full only if its probe predicts at most this many seconds")
     parser.add_argument("--max-df", type=lambda v: int(v) if v.isdigit() else float(v), default=0.01,
-                        help="prune terms in more than this share (float) or number (int) of documents")
+                        help="(a), (b), (c): prune terms in more than this share (float) or number (int) of documents")
+    parser.add_argument("--df-cap", type=int, default=1000, help="(a''): prune terms in more than this many documents")
     parser.add_argument("--threads", type=int, default=2, help="threads for (a) and jobs for (c)")
     parser.add_argument("--block-size", type=int, default=4096, help="block_size for top_suppliers_all")
     parser.add_argument("--bulk", type=int, default=100_000, help="extra firms bulk-loaded into the engine")

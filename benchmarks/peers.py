@@ -2,9 +2,9 @@
 
 All three vectorise ``product product description`` (the engine's :func:`matching.text.item_text`) with
 character 2–3-grams (``char_wb``, as the engine's char channel), sublinear tf and smoothed idf, fitted on
-offers and needs together, rows L2-normalised, float32. ``max_df`` drops terms in more than that share
-(float) or count (int) of documents before weighting, as scikit-learn's ``max_df`` does; the unpruned
-variant keeps every term.
+offers and needs together, rows L2-normalised, float32. A cap drops terms in more than that share (float)
+or count (int) of documents before weighting, as scikit-learn's ``max_df`` does: ``pruned`` (``--max-df``,
+a share), ``capped`` (``--df-cap``, a count) and ``unpruned`` (every term) come from one fit.
 
 * (a) :func:`topn_sparse_dot_topn` — ``sparse_dot_topn.sp_matmul_topn``;
 * (b) :func:`topn_scipy` — a plain scipy sparse product per block of needs, then ``np.argpartition`` per row;
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -38,19 +39,15 @@ def item_texts(items: pl.DataFrame) -> list[str]:
 
 @dataclass
 class TfidfInfo:
-    """How big and how dense the shared TF-IDF is."""
+    """How big and how dense the shared TF-IDF is, and what each pruning variant keeps."""
 
     seconds: float
     documents: int
     vocabulary: int
     nnz_per_doc: float
-    max_df_docs: int
-    pruned_terms: int
-    kept_nnz_share: float
-    pair_work_unpruned: float  # Σ_t df_offers(t)·df_needs(t): multiply-adds of the full product
-    pair_work_pruned: float
+    variants: dict[str, dict[str, float]]  # name -> max_df_docs, pruned_terms, kept_nnz_share, pair_work
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -86,9 +83,15 @@ def _weighted(counts: sp.csr_matrix, idf: np.ndarray, keep: np.ndarray | None) -
 
 
 def vectorise(
-    offer_texts: list[str], need_texts: list[str], max_df: float | int, chunk: int = 100_000,
-) -> tuple[dict[str, tuple[sp.csr_matrix, sp.csr_matrix]], TfidfInfo]:
-    """``{"pruned": (offers, needs), "unpruned": (offers, needs)}`` TF-IDF matrices and their statistics."""
+    offer_texts: list[str], need_texts: list[str], caps: dict[str, float | int | None],
+    sink: Callable[[str, sp.csr_matrix, sp.csr_matrix], None], chunk: int = 100_000,
+) -> TfidfInfo:
+    """Fit once, then hand ``sink(name, offers, needs)`` one TF-IDF pair per variant in ``caps``.
+
+    A cap is a document-frequency limit: a float is a share of the documents, an int a count, ``None`` keeps
+    every term. ``pair_work`` is Σ_t df_offers(t)·df_needs(t) over the kept terms: the multiply-adds of the
+    full product of needs by offers.
+    """
     start = time.perf_counter()
     counts = _counts(offer_texts + need_texts, chunk)
     n_docs, n_offers = counts.shape[0], len(offer_texts)
@@ -97,20 +100,23 @@ def vectorise(
     df_needs = np.bincount(counts.indices[split:], minlength=counts.shape[1]).astype(np.float64)
     df = df_offers + df_needs
     idf = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
-    limit = int(max_df) if isinstance(max_df, int) else int(max_df * n_docs)
-    keep = df <= limit
-    out: dict[str, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
-    for name, mask in (("pruned", keep), ("unpruned", None)):
-        x = _weighted(counts, idf, mask)
-        out[name] = (x[:n_offers].tocsr(), x[n_offers:].tocsr())
+    variants: dict[str, dict[str, float]] = {}
+    saving = 0.0
+    for name, cap in caps.items():
+        limit = n_docs if cap is None else int(cap) if isinstance(cap, int) else int(cap * n_docs)
+        keep = df <= limit
+        x = _weighted(counts, idf, None if cap is None else keep)
+        variants[name] = {"max_df_docs": limit, "pruned_terms": int((~keep).sum()),
+                          "kept_nnz_share": float(df[keep].sum() / max(df.sum(), 1.0)),
+                          "pair_work": float(df_offers[keep] @ df_needs[keep]), "nnz": int(x.nnz)}
+        offers, needs = x[:n_offers].tocsr(), x[n_offers:].tocsr()
         del x
-    info = TfidfInfo(
-        seconds=time.perf_counter() - start, documents=n_docs, vocabulary=counts.shape[1],
-        nnz_per_doc=counts.nnz / max(n_docs, 1), max_df_docs=limit, pruned_terms=int((~keep).sum()),
-        kept_nnz_share=float(df[keep].sum() / max(df.sum(), 1.0)),
-        pair_work_unpruned=float(df_offers @ df_needs), pair_work_pruned=float(df_offers[keep] @ df_needs[keep]),
-    )
-    return out, info
+        began = time.perf_counter()
+        sink(name, offers, needs)
+        saving += time.perf_counter() - began
+        del offers, needs
+    return TfidfInfo(seconds=time.perf_counter() - start - saving, documents=n_docs, vocabulary=counts.shape[1],
+                     nnz_per_doc=counts.nnz / max(n_docs, 1), variants=variants)
 
 
 def save(path: Path, offers: sp.csr_matrix, needs: sp.csr_matrix) -> None:

@@ -7,7 +7,7 @@ Two generators:
 * :func:`realistic_frames` — profiles written the way firms write them: synonyms, grade and spec prefixes,
   brand prefixes, generic suffixes, mixed English, and descriptions with specs, capacities and the shared
   boilerplate ("可长期供货", "量大从优" …) that makes naive char n-gram products dense. Vectorised (numpy
-  draws, polars string assembly); returns the three frames of :func:`matching.index.profiles_to_frames`.
+  draws, polars string assembly); returns the three frames of :func:`matching.frames.profiles_to_frames`.
   :func:`cached_frames` stores a corpus once as Parquet under ``data/bench/`` and reuses it.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from matching.chains import ChainGraph, Node
-from matching.index import ENTERPRISE_SCHEMA, NEED_SCHEMA, OFFER_SCHEMA, frames_to_profiles
+from matching.frames import ENTERPRISE_SCHEMA, NEED_SCHEMA, OFFER_SCHEMA, frames_to_profiles
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry, short_name
 
