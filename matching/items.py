@@ -6,7 +6,7 @@ import numpy as np
 
 from matching.explain import SummaryParts, region_label, summary_zh
 from matching.filters import PairFilter
-from matching.item_index import ItemIndex
+from matching.item_index import ItemColumns, ItemIndex
 from matching.relation_matrix import KIND_CODES
 from matching.relations import RelationKind
 from matching.results import Explanation, MatchItem, Party
@@ -86,10 +86,7 @@ class ItemBuilder:
             inferred=inferred, components={c: round(comps[c], 4) for c in COMPONENTS}, explanation=explanation,
         )
 
-    def _tokens(self, cols: object, row: int, query_text: str) -> list[str]:
-        from matching.item_index import ItemColumns
-
-        assert isinstance(cols, ItemColumns)
+    def _tokens(self, cols: ItemColumns, row: int, query_text: str) -> list[str]:
         if row < 0:
             return self.index.text.tokens(query_text)
         return self.index.text.tokens(f"{cols.product[row]} {cols.description[row] or ''}")
