@@ -1,4 +1,7 @@
-"""Score components, each in [0, 1], and the weighted sum.
+"""Score components, each in [0, 1], and the weighted sum: the per-pair specification.
+
+:mod:`matching.components` computes the same components as columns over candidate pairs;
+``tests/engine/test_vectorised_components.py`` holds the two equal.
 
 * ``product``: chain relation × link confidences (see :mod:`matching.relations`).
 * ``text``: cosine of the TF-IDF vectors of the two texts.
