@@ -7,10 +7,13 @@ shared and noisy: compare the ratios between systems measured in the same run on
 Tasks per size, in order:
 
 * ``corpus``   — generate the corpus (:func:`benchmarks.synthetic.realistic_frames`) and cache it as Parquet;
-* ``tfidf``    — one shared char 2–3-gram TF-IDF of offers and needs (pruned by ``max_df`` and unpruned);
+* ``tfidf``    — one shared char 2–3-gram TF-IDF of offers and needs: pruned by ``--max-df`` (a share),
+  capped by ``--df-cap`` (a count) and unpruned;
 * ``engine``   — ``MatchEngine.build``; ``suppliers_for`` / ``match`` p50 and p99; ``top_suppliers_all``;
   repeated upserts of the same 100 firms; a bulk ``upsert_many`` of extra firms;
-* ``a``, ``a-unpruned``, ``b``, ``c`` — the text-only peers of :mod:`benchmarks.peers` over all needs.
+* ``a``, ``a-unpruned``, ``a-capped``, ``b``, ``c`` — the text-only peers of :mod:`benchmarks.peers`.
+
+A task whose RSS passes ``--rss-limit-gb`` or that runs past ``--timeout`` is killed (by its pid) and reported.
 
 A peer first runs on a seeded sample of needs; if the extrapolated full time exceeds ``--budget`` it stops
 there and reports the extrapolation (per-need cost is independent of the other needs), otherwise it runs in
