@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from matching.item_index import ItemIndex
+from matching.regions import EARTH_RADIUS_KM
 from matching.relevance import Relevance
 from matching.scoring import DISTANCE_SCALE_KM, NEUTRAL
 from matching.sides import Side
 from matching.weights import COMPONENTS, MatchFilters, WeightProfile
 
 _MUNICIPALITIES = np.array([11, 12, 31, 50])
-EARTH_RADIUS_KM = 6371.0088
 
 
 def distance_km(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:

@@ -223,7 +223,7 @@ class MatchEngine:
         if qty is not None and not qty.unit_known():
             warnings.append(_unit_warning("volume.unit" if is_need else "capacity.unit", qty.unit))
         base = to_base(qty.value, qty.unit) if qty is not None and qty.value is not None else None
-        dims = ix._dims
+        dims = ix.unit_dims
         qty_cols = (np.nan, -1) if base is None or base[1] not in dims else (base[0], dims[base[1]])
         links = ix.links.link(query_item.product, query_item.description, is_need=is_need)
         side = query(

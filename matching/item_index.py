@@ -97,7 +97,7 @@ class ItemIndex:
         self.links = ProductLinker(self.linker, params)
         self.text = TextModel(self.linker.terms())
         self.write_lock = threading.Lock()
-        self._dims: dict[str, int] = {}
+        self.unit_dims: dict[str, int] = {}  # base-unit dimension → code, so capacity fit compares codes
         self._reset()
 
     def _reset(self) -> None:
@@ -241,7 +241,7 @@ class ItemIndex:
             units.append(q.unit if q is not None else None)
             base = to_base(q.value, q.unit) if q is not None and q.value is not None else None
             qty.append(np.nan if base is None else base[0])
-            dims.append(-1 if base is None else self._dims.setdefault(base[1], len(self._dims)))
+            dims.append(-1 if base is None else self.unit_dims.setdefault(base[1], len(self.unit_dims)))
         if vectors is None:
             vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
         mask = self.retrieval_mask if self.retrieval_mask is not None else np.ones(vectors.shape[1], np.float32)

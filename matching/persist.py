@@ -71,7 +71,7 @@ def save_index(index: ItemIndex, path: Path) -> None:
         objects: dict[str, Any] = {
             "ent_id": index.ent_id, "ent_name": index.ent_name, "ent_region": index.ent_region,
             "ent_certs": list(index.ent_certs.view), "records": index.records, "text": index.text,
-            "retrieval_mask": index.retrieval_mask, "dims": index._dims,
+            "retrieval_mask": index.retrieval_mask, "dims": index.unit_dims,
             **{f"{kind}.{name}": getattr(getattr(index, kind), name) for kind in ("offers", "needs")
                for name in _ITEM_LISTS},
             **{f"{kind}.required": list(getattr(index, kind).required.view) for kind in ("offers", "needs")},
@@ -101,7 +101,7 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
     index.linker.fit_text(index.text)
     index.links = ProductLinker(index.linker, params)
     index.retrieval_mask = objects["retrieval_mask"]
-    index._dims = objects["dims"]
+    index.unit_dims = objects["dims"]
     index.records = objects["records"]
     index.ent_id, index.ent_name, index.ent_region = objects["ent_id"], objects["ent_name"], objects["ent_region"]
     index.ent_certs = Growable.wrap(_objects(objects["ent_certs"]), fill=None)

@@ -108,12 +108,13 @@ def test_a_downstream_product_is_never_proposed_as_a_supplier(engine: MatchEngin
 
 
 def test_items_found_by_text_alone_say_so(engine: MatchEngine) -> None:
-    result = ask(engine, "超导电炭黑浆料", None, k=5)  # no node named; the text still finds the carbon maker
+    assert engine.index.links.link("锂电池正极导电剂", None).head_nodes() == []  # names no node
+    result = ask(engine, "锂电池正极导电剂", None, k=5)  # the text still finds the carbon maker
     assert result.items and result.items[0].supplier.id == "carbon"
     first = result.items[0]
-    if first.explanation.relation == "text":
-        assert "文本相近" in first.explanation.summary_zh
-    assert first.explanation.shared_terms
+    assert first.explanation.relation == "text" and first.explanation.chain_path == []
+    assert "文本相近" in first.explanation.summary_zh
+    assert "导电" in first.explanation.shared_terms
 
 
 def test_a_clause_ending_in_yong_names_a_purpose_not_the_product(engine: MatchEngine) -> None:
