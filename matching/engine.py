@@ -18,6 +18,7 @@ from matching.batch import ProgressFn, top_suppliers_all
 from matching.candidates import demand_candidates, supply_candidates
 from matching.chains import ChainGraph
 from matching.components import components, filter_mask, weighted_score
+from matching.corpus import FrameChunks
 from matching.errors import InvalidInputError, NotFoundError
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
@@ -59,20 +60,27 @@ class MatchEngine:
         enterprises: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | Iterable[Enterprise],
         params: MatchParams = DEFAULT_PARAMS,
     ) -> MatchEngine:
-        """Index ``enterprises``: profiles, :func:`profiles_to_frames` frames, or one nested frame."""
+        """Index ``enterprises``: profiles, :func:`profiles_to_frames` frames, or one nested frame.
+
+        Frames are validated into profiles one chunk at a time (:class:`matching.corpus.FrameChunks`).
+        """
+        corpus: list[Enterprise] | FrameChunks
         if isinstance(enterprises, pl.DataFrame):
-            profiles = frames_to_profiles(enterprises)
+            corpus = frames_to_profiles(enterprises)
+            ids = [e.id for e in corpus]
         elif isinstance(enterprises, tuple) and all(isinstance(f, pl.DataFrame) for f in enterprises):
-            profiles = frames_to_profiles(*enterprises)
+            corpus = FrameChunks(*enterprises)
+            ids = corpus.enterprises.get_column("id").to_list()
         else:
-            profiles = list(enterprises)  # type: ignore[arg-type]
+            corpus = list(enterprises)  # type: ignore[arg-type]
+            ids = [e.id for e in corpus]
         seen: set[str] = set()
-        for e in profiles:
-            if e.id in seen:
-                raise InvalidInputError(f"duplicate enterprise id {e.id!r}")
-            seen.add(e.id)
+        for eid in ids:
+            if eid in seen:
+                raise InvalidInputError(f"duplicate enterprise id {eid!r}")
+            seen.add(eid)
         index = ItemIndex(RelationMatrix(graph, params), regions, policy, params)
-        index.fit(profiles)
+        index.fit(corpus)
         return cls(index)
 
     def upsert(self, enterprise: Enterprise) -> None:

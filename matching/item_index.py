@@ -16,11 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.columns import Growable, RowBlocks, padded, padded_to_csr
+from matching.corpus import ListChunks, ProfileChunks
 from matching.filters import certification_keys
 from matching.item_links import FAMILY_CODES, ProductLinker
 from matching.linking import ItemLinks, Linker
 from matching.params import DEFAULT_PARAMS, MatchParams
-from matching.profiles import Enterprise, Need, Offer, Quantity
+from matching.profiles import Enterprise, Quantity
 from matching.relation_matrix import RelationMatrix
 from matching.scoring import PolicyLookup, RegionLookup, standing_component
 from matching.text import TextModel, item_text
@@ -33,11 +34,15 @@ USE_WIDTH = 3
 FOR_WIDTH = 4
 
 
-@dataclass
+@dataclass(slots=True)
 class EntRecord:
-    """Per-enterprise data that is not a column: the profile and its rows."""
+    """Per-enterprise data that is not a column: the profile (as JSON) and its rows.
 
-    enterprise: Enterprise
+    The profile is kept as its JSON text and validated again on access: at a million firms the validated
+    models would cost several GB, and only single lookups (``MatchEngine.get``, unit warnings) read them.
+    """
+
+    profile: str
     slot: int
     region_code: str | None
     certs: frozenset[str]
@@ -45,6 +50,10 @@ class EntRecord:
     need_rows: list[int] = field(default_factory=list)
     made: dict[int, float] = field(default_factory=dict)  # node → confidence of what it makes
     need_heads: tuple[int, ...] = ()  # head nodes of its explicit needs (what it already asks for)
+
+    @property
+    def enterprise(self) -> Enterprise:
+        return Enterprise.model_validate_json(self.profile)
 
 
 class ItemColumns:
@@ -120,27 +129,34 @@ class ItemIndex:
 
     # -- building --------------------------------------------------------------------------------
 
-    def fit(self, enterprises: Sequence[Enterprise]) -> None:
-        """Full (re)build: refit TF-IDF on the profiles plus node texts, then index everything."""
-        items: list[Offer | Need] = [*(o for e in enterprises for o in e.offers),
-                                     *(n for e in enterprises for n in e.needs)]
-        corpus = [item_text(i.product, i.description) for i in items]
-        corpus += [self.linker.node_text(n) for n in self.linker.node_ids]
+    def fit(self, corpus: Sequence[Enterprise] | ProfileChunks) -> None:
+        """Full (re)build: refit TF-IDF on the item texts plus node texts, then index everything, a chunk
+        at a time (see :mod:`matching.corpus`)."""
+        chunks = ListChunks(corpus) if isinstance(corpus, Sequence) else corpus
         text = TextModel(self.linker.terms())
-        vectors = text.fit_transform(corpus)[: len(items)].astype(np.float32)
+        counts = [text.counts(texts) for texts in chunks.texts()]
+        text.fit_counts([*counts, text.counts([self.linker.node_text(n) for n in self.linker.node_ids])])
+        vectors: list[sp.csr_matrix] = []
+        while counts:  # each chunk's raw counts are freed as soon as it is weighed
+            vectors.append(text.weigh(*counts.pop(0)))
         self.linker.fit_text(text)
         with self.write_lock:
             self.text = text
             self.links = ProductLinker(self.linker, self.params)
             self._reset()
             self.retrieval_mask = self._retrieval_mask(vectors)
-            self._add(enterprises, vectors)
+            vectors.reverse()
+            for profiles in chunks.profiles():
+                self._add(profiles, vectors.pop())
+        self.compact()  # one block per matrix, as a query prefers
 
-    def _retrieval_mask(self, matrix: sp.csr_matrix) -> np.ndarray:
+    def _retrieval_mask(self, chunks: list[sp.csr_matrix]) -> np.ndarray:
         """Features kept for text retrieval: those in at most ``max(floor, share × items)`` items."""
         p = self.params
-        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-        cap = max(p.text_max_df_floor, math.ceil(p.text_max_df * matrix.shape[0]))
+        df = np.zeros(self.text.n_features, dtype=np.int64)
+        for m in chunks:
+            df += np.bincount(m.indices, minlength=len(df))
+        cap = max(p.text_max_df_floor, math.ceil(p.text_max_df * sum(m.shape[0] for m in chunks)))
         keep: np.ndarray = (df <= cap).astype(np.float32)
         return keep
 
@@ -179,7 +195,7 @@ class ItemIndex:
             slot = slot0 + i
             code = self._region_code(e)
             region = self.regions.get(code) if code else None
-            rec = EntRecord(e, slot, code, certification_keys(e.certifications))
+            rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, certification_keys(e.certifications))
             self.records[e.id] = rec
             self.ent_id.append(e.id)
             self.ent_name.append(e.name)

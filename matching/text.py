@@ -3,7 +3,7 @@
 Normalisation is NFKC (which also folds full-width forms to half-width), Traditional → Simplified
 (OpenCC ``t2s``) and lower case. Segmentation uses a private :class:`jieba.Tokenizer` whose user
 dictionary holds every chain-graph term, so 磷酸锰铁锂 or PTMEG stay one token. Vectors concatenate a
-word TF-IDF (jieba tokens) and a character n-gram TF-IDF (``char_wb`` 2–3), each L2-normalised and
+word TF-IDF (jieba tokens) and a character n-gram TF-IDF (``char_wb`` 2–3), both hashed, each L2-normalised and
 scaled by √½ so the joint vector has unit length and a dot product is a cosine.
 """
 
@@ -21,7 +21,7 @@ import jieba
 import numpy as np
 import opencc
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
 jieba.setLogLevel(logging.WARNING)
@@ -60,7 +60,13 @@ def is_content_token(token: str) -> bool:
 
 
 class TextModel:
-    """Segmenter plus fitted TF-IDF vectorisers (scikit-learn conventions: fitted attributes end in ``_``).
+    """Segmenter plus hashed TF-IDF weights (scikit-learn conventions: fitted attributes end in ``_``).
+
+    Features are hashed (:class:`~sklearn.feature_extraction.text.HashingVectorizer`), so no vocabulary
+    dict is built and a corpus can be counted chunk by chunk: at a million firms the dict and the
+    whole-corpus intermediates of ``TfidfVectorizer`` cost more memory than the index itself. Weights follow
+    ``TfidfVectorizer(sublinear_tf=True)``: ``1 + ln tf`` times the smooth idf ``ln((1+n)/(1+df)) + 1``; a
+    feature no fitted document has gets weight 0, as an out-of-vocabulary term would.
 
     Segmentation is cached per whitespace-separated chunk: product names and description phrases repeat
     across a province's firms, so a bulk load segments each distinct chunk once.
@@ -70,8 +76,9 @@ class TextModel:
         terms = frozenset(t for t in (normalise_text(x) for x in dictionary_terms) if len(t) >= 2 and " " not in t)
         self.tokenizer = _tokenizer_for(terms)
         self.dictionary: frozenset[str] = terms
-        self.word_vectorizer_: TfidfVectorizer | None = None
-        self.char_vectorizer_: TfidfVectorizer | None = None
+        self.word_idf_: np.ndarray | None = None
+        self.char_idf_: np.ndarray | None = None
+        self.n_documents_ = 0
         self._chunks: dict[str, list[str]] = {}
 
     def tokens(self, text: str) -> list[str]:
@@ -79,7 +86,7 @@ class TextModel:
         return self._analyse(normalise_text(text))
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle the fitted vocabularies, not the segmenter (rebuilt from the dictionary) or its cache."""
+        """Pickle the fitted weights, not the segmenter (rebuilt from the dictionary) or its cache."""
         state = dict(self.__dict__)
         state.pop("tokenizer", None)
         state["_chunks"] = {}
@@ -89,46 +96,63 @@ class TextModel:
         self.__dict__.update(state)
         self.tokenizer = _tokenizer_for(self.dictionary)
 
+    # -- fitting, whole or chunked -----------------------------------------------------------------
+
+    def counts(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Raw hashed term counts ``(words, chars)`` of raw ``texts`` (one chunk of a corpus)."""
+        docs = [normalise_text(t) for t in texts]
+        words = _hashed(HashingVectorizer(analyzer=self._analyse, n_features=WORD_FEATURES, **_HASHING), docs)
+        chars = _hashed(HashingVectorizer(analyzer="char_wb", ngram_range=(2, 3), n_features=CHAR_FEATURES,
+                                          **_HASHING), docs)
+        return words, chars
+
+    def fit_counts(self, counts: Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]) -> TextModel:
+        """Fit the idf weights from the counts of every chunk of the corpus."""
+        df_words = np.zeros(WORD_FEATURES, dtype=np.int64)
+        df_chars = np.zeros(CHAR_FEATURES, dtype=np.int64)
+        n = 0
+        for words, chars in counts:
+            df_words += np.bincount(words.indices, minlength=WORD_FEATURES)
+            df_chars += np.bincount(chars.indices, minlength=CHAR_FEATURES)
+            n += words.shape[0]
+        self.word_idf_, self.char_idf_ = _idf(df_words, n), _idf(df_chars, n)
+        self.n_documents_ = n
+        self._chunks.clear()  # the bulk pass is done: keep the memory for the index, not for old chunks
+        return self
+
+    def weigh(self, words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
+        """Unit-length float32 rows (word ⊕ char TF-IDF) from the raw counts of :meth:`counts`."""
+        if self.word_idf_ is None or self.char_idf_ is None:
+            raise RuntimeError("TextModel is not fitted")
+        half = np.float32(math.sqrt(0.5))
+        parts = [_tfidf(words, self.word_idf_) * half, _tfidf(chars, self.char_idf_) * half]
+        joint = normalize(sp.hstack(parts, format="csr")).astype(np.float32)
+        joint.eliminate_zeros()
+        return sp.csr_matrix(joint)
+
     def fit(self, corpus: Sequence[str]) -> TextModel:
-        """Fit both vectorisers on ``corpus`` (raw texts)."""
+        """Fit the idf weights on ``corpus`` (raw texts)."""
         self.fit_transform(corpus)
         return self
 
     def fit_transform(self, corpus: Sequence[str]) -> sp.csr_matrix:
-        """Fit both vectorisers on ``corpus`` and return its rows (as :meth:`transform` would)."""
-        docs = [normalise_text(t) for t in corpus] or ["_"]
-        self.word_vectorizer_ = TfidfVectorizer(
-            analyzer=self._analyse, sublinear_tf=True, min_df=1, dtype=np.float64
-        )
-        self.char_vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, min_df=1, dtype=np.float64
-        )
-        words = self.word_vectorizer_.fit_transform(docs)
-        self._chunks.clear()  # the bulk pass is done: keep the memory for the index, not for old chunks
-        chars = self.char_vectorizer_.fit_transform(docs)
-        joint = self._join(words, chars)
-        return joint if corpus else joint[:0]
+        """Fit on ``corpus`` and return its rows (as :meth:`transform` would)."""
+        counted = self.counts(corpus)
+        self.fit_counts([counted])
+        return self.weigh(*counted)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Unit-length rows (word ⊕ char TF-IDF); an empty text gives a zero row."""
-        if self.word_vectorizer_ is None or self.char_vectorizer_ is None:
-            raise RuntimeError("TextModel is not fitted")
-        docs = [normalise_text(t) for t in texts]
-        if not docs:
-            return sp.csr_matrix((0, self.n_features), dtype=np.float64)
-        return self._join(self.word_vectorizer_.transform(docs), self.char_vectorizer_.transform(docs))
-
-    @staticmethod
-    def _join(words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
-        half = math.sqrt(0.5)
-        joint = sp.hstack([normalize(words) * half, normalize(chars) * half], format="csr")
-        return normalize(joint).astype(np.float64)
+        if not texts:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return self.weigh(*self.counts(texts))
 
     @property
     def n_features(self) -> int:
-        if self.word_vectorizer_ is None or self.char_vectorizer_ is None:
-            return 0
-        return len(self.word_vectorizer_.vocabulary_) + len(self.char_vectorizer_.vocabulary_)
+        return WORD_FEATURES + CHAR_FEATURES
+
+    def clear_cache(self) -> None:
+        self._chunks.clear()
 
     def _analyse(self, doc: str) -> list[str]:
         out: list[str] = []
@@ -140,6 +164,31 @@ class TextModel:
                 hit = self._chunks[chunk] = _tokens(self.tokenizer, chunk)
             out.extend(hit)
         return out
+
+
+# 2^20 word and 2^21 character-n-gram buckets: a province's corpus has about 10^5 distinct words and 10^6
+# distinct 2–3-grams, so collisions stay rare while the idf vectors cost 12 MB.
+WORD_FEATURES = 1 << 20
+CHAR_FEATURES = 1 << 21
+_HASHING: dict[str, Any] = {"alternate_sign": False, "norm": None, "dtype": np.float32}
+
+
+def _hashed(vectorizer: HashingVectorizer, docs: list[str]) -> sp.csr_matrix:
+    m = sp.csr_matrix(vectorizer.transform(docs))
+    m.sum_duplicates()
+    return m
+
+
+def _idf(df: np.ndarray, n: int) -> np.ndarray:
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    idf[df == 0] = 0.0
+    return idf
+
+
+def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf times idf, each row L2-normalised (sklearn's ``TfidfVectorizer`` weighting)."""
+    data = (1.0 + np.log(counts.data, dtype=np.float32)) * idf[counts.indices]
+    return normalize(sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape))
 
 
 CHUNK_CACHE_SIZE = 200_000

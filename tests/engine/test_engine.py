@@ -92,7 +92,7 @@ def test_ties_break_by_ids(make_engine: Make) -> None:
 def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
     eng = MatchEngine.build(graph, regions, policy, base_profiles())
     text_model = eng.text_model
-    vocab = text_model.word_vectorizer_.vocabulary_ if text_model.word_vectorizer_ else None
+    idf = text_model.word_idf_
     n = len(eng)
     assert "new-mn" not in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
 
@@ -101,7 +101,7 @@ def test_upsert_and_remove_without_refit(engine: MatchEngine, graph, regions, po
     assert len(eng) == n + 1 and eng.get("new-mn") == newcomer
     assert "new-mn" in [i.supplier.id for i in eng.suppliers_for("fl-lmfp").items]
     assert eng.text_model is text_model
-    assert text_model.word_vectorizer_ is not None and text_model.word_vectorizer_.vocabulary_ is vocab
+    assert text_model.word_idf_ is not None and text_model.word_idf_ is idf
 
     # replacing the profile replaces its offers
     eng.upsert(ent("new-mn", "520303", [("o1", "氨纶")]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import scipy.sparse as sp
 
 from matching.chains import ChainGraph
 from matching.engine import MatchEngine
@@ -21,12 +22,25 @@ def test_chain_terms_stay_whole_tokens() -> None:
     assert "的" not in tokens and "，" not in tokens
 
 
-def test_vectors_are_unit_length_and_vocabulary_is_fitted_once() -> None:
+def test_vectors_are_unit_length_and_unseen_terms_weigh_nothing() -> None:
     model = TextModel(["硫酸锰"]).fit(["电池级硫酸锰", "高纯电解锰"])
-    vocab = model.word_vectorizer_.vocabulary_ if model.word_vectorizer_ else None
-    m = model.transform(["电池级硫酸锰", "全新未见词汇xyz"])
+    idf = model.word_idf_
+    m = model.transform(["电池级硫酸锰", "全新未见词汇xyz", "硫酸锰 全新未见词汇xyz"])
     assert m.multiply(m).sum(axis=1)[0, 0] == pytest.approx(1.0)
-    assert model.word_vectorizer_ is not None and model.word_vectorizer_.vocabulary_ is vocab
+    assert m[1].nnz == 0  # no fitted document has any of its terms: like an out-of-vocabulary text
+    assert (m[2] @ m[0].T)[0, 0] == pytest.approx((m[0] @ model.transform(["硫酸锰"]).T)[0, 0], rel=1e-5)
+    assert model.word_idf_ is idf  # transforming never refits
+
+
+def test_chunked_fit_equals_whole_fit() -> None:
+    texts = ["电池级硫酸锰 高纯", "高纯电解锰", "磷酸铁锂正极材料", "导电炭黑 SP级", "电解锰片"]
+    whole = TextModel(["硫酸锰"])
+    expected = whole.fit_transform(texts)
+    chunked = TextModel(["硫酸锰"])
+    counts = [chunked.counts(texts[:2]), chunked.counts(texts[2:])]
+    chunked.fit_counts(counts)
+    got = [chunked.weigh(*c) for c in counts]
+    assert abs(sp.vstack(got) - expected).max() < 1e-6
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,40 @@
+"""A build reads its corpus in chunks (``matching.corpus``): the result never depends on the chunk size or on
+whether profiles or frames came in."""
+
+from __future__ import annotations
+
+import pytest
+
+import matching.corpus
+from matching.chains import ChainGraph
+from matching.engine import MatchEngine, profiles_to_frames
+from matching.regions import RegionRegistry
+
+from .conftest import StaticPolicy, base_profiles, ent
+
+
+def _lists(engine: MatchEngine) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for eid in engine.enterprise_ids():
+        profile = engine.get(eid)
+        assert profile is not None
+        if profile.needs:
+            out[f"s:{eid}"] = engine.suppliers_for(eid, k=20).model_dump()
+        if profile.offers:
+            out[f"b:{eid}"] = engine.buyers_for(eid, k=20).model_dump()
+    return out
+
+
+def test_chunked_builds_from_profiles_and_frames_equal_one_chunk(
+    graph: ChainGraph, regions: RegionRegistry, policy: StaticPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = [*base_profiles(), *(ent(f"mn-{i:02d}", "520303", [("o1", "硫酸锰", f"批号{i}")]) for i in range(9))]
+    whole = MatchEngine.build(graph, regions, policy, profiles)
+    monkeypatch.setattr(matching.corpus, "CHUNK_ENTERPRISES", 4)
+    from_list = MatchEngine.build(graph, regions, policy, profiles)
+    from_frames = MatchEngine.build(graph, regions, policy, profiles_to_frames(reversed(profiles)))
+    assert from_list.index.block_count() == 1  # chunks are merged once the build is done
+    expected = _lists(whole)
+    assert expected and _lists(from_list) == expected
+    assert _lists(from_frames) == expected
+    assert from_frames.get("mn-03") == profiles[len(base_profiles()) + 3]
