@@ -260,9 +260,10 @@ class ItemIndex:
             dims.append(-1 if base is None else self.unit_dims.setdefault(base[1], len(self.unit_dims)))
         if vectors is None:
             vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
-        mask = self.retrieval_mask if self.retrieval_mask is not None else np.ones(vectors.shape[1], np.float32)
-        retrieval = sp.csr_matrix(vectors @ sp.diags(mask))
-        retrieval.eliminate_zeros()
+        retrieval = sp.csr_matrix(vectors, copy=True)
+        if self.retrieval_mask is not None:  # scale the entries (a diagonal matrix of 3M features costs more)
+            retrieval.data *= self.retrieval_mask[retrieval.indices]
+            retrieval.eliminate_zeros()
         n = len(items)
         cols.ent.extend(np.array([s for s, *_ in items], dtype=np.int32))
         cols.family.extend(np.array([FAMILY_CODES.get(lk.family, 0) for lk in links], dtype=np.int8))

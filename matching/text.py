@@ -66,18 +66,18 @@ class TextModel:
     dict is built and a corpus can be counted chunk by chunk: at a million firms the dict and the
     whole-corpus intermediates of ``TfidfVectorizer`` cost more memory than the index itself. Weights follow
     ``TfidfVectorizer(sublinear_tf=True)``: ``1 + ln tf`` times the smooth idf ``ln((1+n)/(1+df)) + 1``; a
-    feature no fitted document has gets weight 0, as an out-of-vocabulary term would.
+    feature no fitted document has is dropped, as an out-of-vocabulary term would be.
 
-    Segmentation is cached per whitespace-separated chunk: product names and description phrases repeat
-    across a province's firms, so a bulk load segments each distinct chunk once.
+    Segmentation is cached per jieba block (see :meth:`_analyse`): product names and description phrases
+    repeat across a province's firms, so a bulk load segments each distinct block once.
     """
 
     def __init__(self, dictionary_terms: Iterable[str] = ()) -> None:
         terms = frozenset(t for t in (normalise_text(x) for x in dictionary_terms) if len(t) >= 2 and " " not in t)
         self.tokenizer = _tokenizer_for(terms)
         self.dictionary: frozenset[str] = terms
-        self.word_idf_: np.ndarray | None = None
-        self.char_idf_: np.ndarray | None = None
+        self.word_idf_: _Weights | None = None
+        self.char_idf_: _Weights | None = None
         self.n_documents_ = 0
         self._chunks: dict[str, list[str]] = {}
 
@@ -115,7 +115,7 @@ class TextModel:
             df_words += np.bincount(words.indices, minlength=WORD_FEATURES)
             df_chars += np.bincount(chars.indices, minlength=CHAR_FEATURES)
             n += words.shape[0]
-        self.word_idf_, self.char_idf_ = _idf(df_words, n), _idf(df_chars, n)
+        self.word_idf_, self.char_idf_ = _Weights.of(df_words, n), _Weights.of(df_chars, n)
         self.n_documents_ = n
         self._chunks.clear()  # the bulk pass is done: keep the memory for the index, not for old chunks
         return self
@@ -125,7 +125,7 @@ class TextModel:
         if self.word_idf_ is None or self.char_idf_ is None:
             raise RuntimeError("TextModel is not fitted")
         half = np.float32(math.sqrt(0.5))
-        parts = [_tfidf(words, self.word_idf_) * half, _tfidf(chars, self.char_idf_) * half]
+        parts = [self.word_idf_.tfidf(words) * half, self.char_idf_.tfidf(chars) * half]
         joint = normalize(sp.hstack(parts, format="csr")).astype(np.float32)
         joint.eliminate_zeros()
         return sp.csr_matrix(joint)
@@ -149,7 +149,10 @@ class TextModel:
 
     @property
     def n_features(self) -> int:
-        return WORD_FEATURES + CHAR_FEATURES
+        """Columns of a vector: the hashed features some fitted document has (0 before fitting)."""
+        if self.word_idf_ is None or self.char_idf_ is None:
+            return 0
+        return self.word_idf_.width + self.char_idf_.width
 
     def clear_cache(self) -> None:
         self._chunks.clear()
@@ -177,7 +180,7 @@ class TextModel:
 
 _JIEBA_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")  # jieba's ``re_han_default``
 # 2^20 word and 2^21 character-n-gram buckets: a province's corpus has about 10^5 distinct words and 10^6
-# distinct 2–3-grams, so collisions stay rare while the idf vectors cost 12 MB.
+# distinct 2–3-grams, so collisions stay rare while the column maps cost 12 MB.
 WORD_FEATURES = 1 << 20
 CHAR_FEATURES = 1 << 21
 _HASHING: dict[str, Any] = {"alternate_sign": False, "norm": None, "dtype": np.float32}
@@ -189,16 +192,34 @@ def _hashed(vectorizer: HashingVectorizer, docs: list[str]) -> sp.csr_matrix:
     return m
 
 
-def _idf(df: np.ndarray, n: int) -> np.ndarray:
-    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    idf[df == 0] = 0.0
-    return idf
+class _Weights:
+    """The fitted weights of one hashed channel: the smooth idf of each feature some document has, and that
+    feature's column (features no document has are dropped, as out-of-vocabulary terms are).
 
+    Columns are dense, so a matrix has as many columns as the corpus has features, not 2^21: a transposed
+    row block's ``indptr`` (one entry per column) stays small.
+    """
 
-def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf times idf, each row L2-normalised (sklearn's ``TfidfVectorizer`` weighting)."""
-    data = (1.0 + np.log(counts.data, dtype=np.float32)) * idf[counts.indices]
-    return normalize(sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape))
+    def __init__(self, idf: np.ndarray, column: np.ndarray) -> None:
+        self.idf = idf
+        self.column = column
+        self.width = len(idf)
+
+    @classmethod
+    def of(cls, df: np.ndarray, n: int) -> _Weights:
+        seen = np.flatnonzero(df)
+        column = np.full(len(df), -1, dtype=np.int32)
+        column[seen] = np.arange(len(seen), dtype=np.int32)
+        return cls((np.log((1.0 + n) / (1.0 + df[seen])) + 1.0).astype(np.float32), column)
+
+    def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear tf times idf, each row L2-normalised (sklearn's ``TfidfVectorizer`` weighting)."""
+        column = self.column[counts.indices]
+        keep = column >= 0
+        indptr = np.concatenate([[0], np.cumsum(keep)])[counts.indptr]
+        column = column[keep]
+        data = (1.0 + np.log(counts.data[keep], dtype=np.float32)) * self.idf[column]
+        return normalize(sp.csr_matrix((data, column, indptr), shape=(counts.shape[0], self.width)))
 
 
 CHUNK_CACHE_SIZE = 200_000
