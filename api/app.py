@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from api.auth import build_keyring
 from api.logs import configure_logging
 from api.metrics import Metrics
-from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import chains, enterprises, health, imports, matching, regions
 from matching import __version__
@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(KeyGateMiddleware, authenticate=keyring.authenticate)  # before the body is read
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     log.info("app ready", extra={"enterprises": service.index_size(), "keys": len(keyring)})

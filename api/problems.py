@@ -93,6 +93,30 @@ class ProblemError(Exception):
         self.headers = dict(headers or {})
 
 
+def unauthorized(key: str | None) -> ProblemError:
+    """The 401 for a missing or unknown ``X-API-Key``."""
+    return ProblemError(
+        401,
+        "missing X-API-Key header" if not key else "unknown API key",
+        slug="unauthorized",
+        title="Unauthorized",
+        headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+    )
+
+
+def error_response(exc: ProblemError, instance: str | None) -> JSONResponse:
+    """The problem response for a raised :class:`ProblemError`."""
+    return problem_response(
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        instance=instance,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
 def problem_response(
     status: int,
     detail: str | None = None,

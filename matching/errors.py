@@ -13,6 +13,21 @@ class FieldError:
     msg: str
 
 
+class StartupError(SystemExit):
+    """The service must not start (bad configuration, unreachable database).
+
+    A ``SystemExit`` on purpose: however the app is started (``chainmatch serve``, ``uvicorn --factory``,
+    gunicorn), the process exits with this one-line message instead of a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"chainmatch: {message}")
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class ChainmatchError(Exception):
     """Base of every error chainmatch raises on purpose."""
 

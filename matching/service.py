@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+
 from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError
 from matching.imports import Format, ImportPlan, RowError, plan_import
@@ -23,6 +25,7 @@ from matching.regions import RegionRegistry
 from matching.results import MatchResult
 from matching.settings import Settings
 from matching.store import EnterpriseRepository, StoredEnterprise, create_db_engine, prepare_store
+from matching.store.db import unreachable
 from matching.store.repository import UpsertOutcome
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
@@ -73,9 +76,14 @@ class ChainmatchService:
         graph = load_graph(seeds_dir)
         regions = RegionRegistry.load(seeds_dir) if seeds_dir else RegionRegistry.load()
         policy = Policy.load(seeds_dir) if seeds_dir else Policy.load()
-        db = create_db_engine(settings.resolved_database_url())
+        url = settings.resolved_database_url()
+        db = create_db_engine(url)
         service = cls(settings, EnterpriseRepository(db), graph, regions, policy)
-        prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+        try:
+            prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+        except OperationalError as exc:  # unreachable or unusable: one line, not a driver traceback
+            db.dispose()
+            raise unreachable(url, exc) from None
         if build_index:
             service.build_index()
         return service
