@@ -27,6 +27,7 @@ from matching.settings import Settings
 from matching.store import EnterpriseRepository, StoredEnterprise, create_db_engine, prepare_store
 from matching.store.db import unreachable
 from matching.store.repository import UpsertOutcome
+from matching.text_safety import unsafe_character
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 if TYPE_CHECKING:
@@ -194,6 +195,9 @@ class ChainmatchService:
         limit: int = 50,
     ) -> tuple[list[StoredEnterprise], bool]:
         """A page of profiles ordered by id and whether more follow."""
+        unsafe = unsafe_character(q) if q else None
+        if unsafe:  # PostgreSQL would fail on a NUL; no stored text holds these characters anyway
+            raise InvalidInputError("unsafe characters in q", [FieldError("q", unsafe)])
         ids: set[str] | None = None
         if chain is not None:
             if chain not in self.graph.chains:
