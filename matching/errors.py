@@ -51,3 +51,14 @@ class InvalidInputError(ChainmatchError):
 
 class ConflictError(ChainmatchError):
     """The request conflicts with stored state (e.g. a weight-profile version that exists)."""
+
+
+class PreconditionFailedError(ChainmatchError):
+    """A conditional write found another revision than the one it expected (a lost update avoided)."""
+
+    def __init__(self, enterprise_id: str, expected: int, current: int) -> None:
+        what = "to be absent" if expected == 0 else f"at revision {expected}"
+        now = "absent" if current == 0 else f"at revision {current}"
+        super().__init__(f"enterprise {enterprise_id!r} expected {what} but it is {now}")
+        self.expected = expected
+        self.current = current

@@ -167,8 +167,9 @@ class ChainmatchService:
             )
         return enterprise.model_copy(update={"region_code": resolved.code})
 
-    def upsert(self, enterprise: Enterprise) -> UpsertOutcome:
-        outcome = self.repository.upsert(self.prepare(enterprise))
+    def upsert(self, enterprise: Enterprise, *, expected_seq: int | None = None) -> UpsertOutcome:
+        """Validate and store; ``expected_seq`` makes it conditional (see ``EnterpriseRepository.upsert``)."""
+        outcome = self.repository.upsert(self.prepare(enterprise), expected_seq=expected_seq)
         if outcome.changed:
             self._apply(enterprise.id, outcome.stored.enterprise, outcome.stored.seq)
         return outcome
