@@ -44,7 +44,9 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
         if getattr(handler, "_chainmatch", False):
             logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
     handler._chainmatch = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False

@@ -23,11 +23,15 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
-        self.matches = Counter("chainmatch_matches_total", "Match requests answered", ["kind"], registry=self.registry)
+        self.matches = Counter(
+            "chainmatch_matches_total", "Match requests answered", ["kind"], registry=self.registry
+        )
         self.match_items = Counter(
             "chainmatch_match_items_total", "Ranked items returned", ["kind"], registry=self.registry
         )
-        self.import_rows = Counter("chainmatch_import_rows_total", "Imported rows", ["status"], registry=self.registry)
+        self.import_rows = Counter(
+            "chainmatch_import_rows_total", "Imported rows", ["status"], registry=self.registry
+        )
         self.index_size = Gauge(
             "chainmatch_index_enterprises", "Enterprises in this worker's index", registry=self.registry
         )

@@ -32,7 +32,9 @@ def decode_cursor(cursor: str | None) -> str | None:
             slug="validation-error",
             title="Request validation failed",
             errors=[
-                ProblemFieldError(field="cursor", loc=["query", "cursor"], msg="not a cursor returned by this API")
+                ProblemFieldError(
+                    field="cursor", loc=["query", "cursor"], msg="not a cursor returned by this API"
+                )
             ],
         )
     return text[len(_PREFIX) :]

@@ -62,7 +62,9 @@ def chain_detail(graph: ChainGraph, chain: Chain) -> ChainDetail:
 def list_chains(
     service: ServiceDep,
     _key: PortalKey,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$", description="Chains a county's plan names")] = None,
+    region_code: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="Chains a county's plan names")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> ChainPage:
@@ -80,7 +82,9 @@ def list_chains(
     )
 
 
-@router.get("/{chain_id}", response_model=ChainDetail, summary="A chain's nodes and edges", responses=NOT_FOUND)
+@router.get(
+    "/{chain_id}", response_model=ChainDetail, summary="A chain's nodes and edges", responses=NOT_FOUND
+)
 def get_chain(
     chain_id: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", examples=["polyamide"])],
     service: ServiceDep,

@@ -28,7 +28,9 @@ def readyz(service: ServiceDep) -> Readiness:
     try:
         checks = service.readiness()
     except SQLAlchemyError:
-        raise ProblemError(503, "database unreachable", slug="not-ready", title="Service Unavailable") from None
+        raise ProblemError(
+            503, "database unreachable", slug="not-ready", title="Service Unavailable"
+        ) from None
     if not service.index_ready:
         raise ProblemError(503, "matching index not built yet", slug="not-ready", title="Service Unavailable")
     return Readiness(**checks)

@@ -63,7 +63,9 @@ async def import_file(
         rows=len(items),
         accepted=accepted,
         rejected=len(items) - accepted,
-        enterprises=ImportEnterprises(created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged),
+        enterprises=ImportEnterprises(
+            created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
+        ),
         items=items,
         warnings=plan.warnings,
     )

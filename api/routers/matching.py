@@ -19,12 +19,16 @@ def match_response(request: Request, kind: str, result: MatchResult) -> MatchRes
     metrics.match_items.labels(kind).inc(len(result.items))
     return MatchResponse(
         items=result.items,
-        weights=WeightsRef(name=str(result.weights.get("name")), version=int(result.weights.get("version", 1))),
+        weights=WeightsRef(
+            name=str(result.weights.get("name")), version=int(result.weights.get("version", 1))
+        ),
         warnings=list(result.warnings),
     )
 
 
-@router.post("/match", response_model=MatchResponse, summary="Ad-hoc match", responses={**NOT_FOUND, **TOO_LARGE})
+@router.post(
+    "/match", response_model=MatchResponse, summary="Ad-hoc match", responses={**NOT_FOUND, **TOO_LARGE}
+)
 def match(request: Request, body: MatchRequest, service: ServiceDep, _key: PortalKey) -> MatchResponse:
     """A `need` returns ranked suppliers; an `offer` returns ranked buyers. `region_code` is the asker's
     county (for distance and cross-region scoring); `certifications` are the asker's, for an offer query.
