@@ -35,9 +35,11 @@ class Source(BaseModel):
 
 
 def default_source_docs_dir() -> Path:
-    """``CHAINMATCH_SOURCE_DOCS`` if set, else ``shared/seeds`` beside the repository (as in CI).
-
-    The documents are not part of the repository; checks that read them skip when the directory is absent.
-    """
+    """``CHAINMATCH_SOURCE_DOCS`` if set, else ``sources/`` in the seed directory (the repository keeps a copy of
+    the five documents, with their README index, in ``seeds/sources``)."""
     configured = os.environ.get(SOURCE_DOCS_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    if configured:
+        return Path(configured)
+    from matching.chains import default_seeds_dir
+
+    return default_seeds_dir() / "sources"
