@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from api.auth import build_keyring
 from api.logs import configure_logging
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await task
             service.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
         title="chainmatch",
         version=__version__,
         summary="Cross-region supply-chain matching (供需对接) for the Chengdu–Chongqing economic circle",
