@@ -156,3 +156,39 @@ def test_bad_key_gets_401_before_the_body_is_read(make_settings: Callable[..., S
         assert read == 0
     with TestClient(app) as client:  # a good key still reaches the route
         assert client.put("/v1/enterprises/big", json=enterprise(), headers=PORTAL).status_code == 201
+
+
+def test_chainmatch_serve_on_loopback_still_generates_a_key(tmp_path: Path, seeds_dir: Path) -> None:
+    """The opt-in the factory needs is given by ``chainmatch serve`` on loopback: the first run just works."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [CHAINMATCH, "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        env=_env(tmp_path, seeds_dir, CHAINMATCH_LOG_LEVEL="WARNING"),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        key = (tmp_path / "admin.key").read_text().strip()
+        assert stat.S_IMODE((tmp_path / "admin.key").stat().st_mode) == 0o600
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/enterprises", headers={"X-API-Key": key}, timeout=10)
+        assert listed.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
