@@ -11,13 +11,14 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 
 from api.auth import build_keyring
 from api.logs import configure_logging
 from api.metrics import Metrics
-from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import chains, enterprises, health, imports, matching, regions
+from api.routers import chains, enterprise_writes, enterprises, health, imports, matching, regions
 from matching import __version__
 from matching.service import ChainmatchService
 from matching.settings import Settings
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await task
             service.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
         title="chainmatch",
         version=__version__,
         summary="Cross-region supply-chain matching (供需对接) for the Chengdu–Chongqing economic circle",
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, matching, imports, regions, chains):
+    for module in (enterprises, enterprise_writes, matching, imports, regions, chains):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(KeyGateMiddleware, authenticate=keyring.authenticate)  # before the body is read
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     log.info("app ready", extra={"enterprises": service.index_size(), "keys": len(keyring)})

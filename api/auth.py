@@ -1,8 +1,10 @@
 """API keys and roles (portal < analyst < admin); keys compared as SHA-256 digests in constant time.
 
 Only digests are kept in memory, and only a short digest prefix (``key_id``) is ever logged. Without keys
-configured the server refuses to start on a non-loopback address; on loopback it generates an admin key
-and writes it to ``<data_dir>/admin.key`` (mode 0600), logging only the file's path.
+configured the app factory refuses to start, unless ``generate_admin_key`` is set and the host is loopback:
+then it generates an admin key and writes it to ``<data_dir>/admin.key`` (mode 0600), logging only the
+file's path. The factory cannot see the address uvicorn binds to, so an explicit opt-in (which
+``chainmatch serve`` gives only on loopback) is what makes ``uvicorn --factory ... --host 0.0.0.0`` refuse.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from matching.errors import StartupError
 from matching.settings import Settings
 
 log = logging.getLogger("chainmatch.auth")
 API_KEY_HEADER = "X-API-Key"
 
 
-class ConfigurationError(RuntimeError):
-    """The service is misconfigured and must not start."""
+class ConfigurationError(StartupError):
+    """The service is misconfigured and must not start (exits with one line, see ``StartupError``)."""
 
 
 class Role(IntEnum):
@@ -100,10 +103,16 @@ def ensure_admin_key(path: Path) -> str:
 
 
 def build_keyring(settings: Settings) -> KeyRing:
-    """Keys from settings; or, on loopback only, the generated admin key."""
+    """Keys from settings; or, when explicitly allowed and on loopback only, the generated admin key."""
     pairs = settings.key_pairs()
     if pairs:
         return KeyRing.from_pairs(pairs)
+    if not settings.generate_admin_key:
+        raise ConfigurationError(
+            "refusing to start without CHAINMATCH_API_KEYS (comma-separated key:role, role "
+            "portal|analyst|admin); for local use run `chainmatch serve` on 127.0.0.1, or set "
+            "CHAINMATCH_GENERATE_ADMIN_KEY=true with a loopback CHAINMATCH_HOST"
+        )
     if not settings.host_is_loopback():
         raise ConfigurationError(
             f"refusing to start on non-loopback host {settings.host!r} without CHAINMATCH_API_KEYS "

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from api.auth import API_KEY_HEADER, KeyRing, Principal, Role
-from api.problems import ProblemError
+from api.problems import ProblemError, unauthorized
 from matching.service import ChainmatchService
 
 api_key_header = APIKeyHeader(
@@ -31,13 +31,7 @@ def require(role: Role) -> Callable[[Request, str | None], Principal]:
         keyring: KeyRing = request.app.state.keyring
         principal = keyring.authenticate(key)
         if principal is None:
-            raise ProblemError(
-                401,
-                "missing X-API-Key header" if not key else "unknown API key",
-                slug="unauthorized",
-                title="Unauthorized",
-                headers={"WWW-Authenticate": f'APIKey header="{API_KEY_HEADER}"'},
-            )
+            raise unauthorized(key)
         request.state.key_id = principal.key_id
         if principal.role < role:
             raise ProblemError(

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import API_KEY_HEADER
 from api.context import set_request_id
 from api.metrics import Metrics
-from api.problems import problem_response
+from api.problems import error_response, problem_response, unauthorized
 
 log = logging.getLogger("chainmatch.access")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -133,3 +134,45 @@ class BodyLimitMiddleware:
             instance=scope.get("path"),
         )
         await response(scope, receive, send)
+
+
+class KeyGateMiddleware:
+    """Answer 401 to a ``/v1`` request carrying a body before any of the body is read, when its
+    ``X-API-Key`` is missing or unknown (roles are still checked by the route's dependency)."""
+
+    BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+    def __init__(self, app: ASGIApp, authenticate: Callable[[str | None], object | None]) -> None:
+        self.app = app
+        self.authenticate = authenticate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in self.BODY_METHODS
+            and str(scope.get("path", "")).startswith("/v1/")
+        ):
+            key = Headers(scope=scope).get(API_KEY_HEADER)
+            if self.authenticate(key) is None:
+                await error_response(unauthorized(key), scope.get("path"))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class HeadMiddleware:
+    """Serve ``HEAD`` wherever ``GET`` is served: run the GET route and drop the body (headers kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

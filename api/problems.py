@@ -14,7 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from api.context import current_request_id
-from matching.errors import ChainmatchError, ConflictError, InvalidInputError, NotFoundError
+from matching.errors import (
+    ChainmatchError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:chainmatch:problem:"
@@ -91,6 +97,30 @@ class ProblemError(Exception):
         self.title = title
         self.errors = list(errors) if errors is not None else None
         self.headers = dict(headers or {})
+
+
+def unauthorized(key: str | None) -> ProblemError:
+    """The 401 for a missing or unknown ``X-API-Key``."""
+    return ProblemError(
+        401,
+        "missing X-API-Key header" if not key else "unknown API key",
+        slug="unauthorized",
+        title="Unauthorized",
+        headers={"WWW-Authenticate": 'APIKey header="X-API-Key"'},
+    )
+
+
+def error_response(exc: ProblemError, instance: str | None) -> JSONResponse:
+    """The problem response for a raised :class:`ProblemError`."""
+    return problem_response(
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        instance=instance,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
 
 
 def problem_response(
@@ -202,6 +232,11 @@ def install_problem_handlers(app: FastAPI) -> None:
                 instance=path,
                 errors=errors,
             )
+        if isinstance(exc, PreconditionFailedError):
+            headers = {"ETag": f'"{exc.current}"'} if exc.current else {}
+            return problem_response(
+                412, str(exc), slug="precondition-failed", title="Precondition Failed", instance=path, headers=headers
+            )
         if isinstance(exc, ConflictError):
             return problem_response(409, str(exc), slug="conflict", title="Conflict", instance=path)
         log.error("unmapped domain error", extra={"error": type(exc).__name__})
@@ -226,3 +261,6 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_openapi_response("Not found")}
 TOO_LARGE: dict[int | str, dict[str, Any]] = {413: problem_openapi_response("Request body too large")}
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: problem_openapi_response("If-Match does not match the record's current ETag (revision)")
+}

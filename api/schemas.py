@@ -45,6 +45,10 @@ class EnterpriseBody(Enterprise):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ENTERPRISE_EXAMPLE]})
 
     id: str | None = Field(default=None, pattern=ID_PATTERN)  # type: ignore[assignment]
+    # PUT replaces the whole profile, so omitting offers or needs would silently wipe them: both are required
+    # (send [] to clear); PATCH with JSON Merge Patch changes only the fields it names.
+    offers: list[Offer] = Field(max_length=200, description="Required (PUT is a full replace; [] clears)")
+    needs: list[Need] = Field(max_length=200, description="Required (PUT is a full replace; [] clears)")
 
     def to_enterprise(self, enterprise_id: str) -> Enterprise:
         data = self.model_dump(exclude_none=True)

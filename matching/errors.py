@@ -13,6 +13,21 @@ class FieldError:
     msg: str
 
 
+class StartupError(SystemExit):
+    """The service must not start (bad configuration, unreachable database).
+
+    A ``SystemExit`` on purpose: however the app is started (``chainmatch serve``, ``uvicorn --factory``,
+    gunicorn), the process exits with this one-line message instead of a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"chainmatch: {message}")
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class ChainmatchError(Exception):
     """Base of every error chainmatch raises on purpose."""
 
@@ -36,3 +51,14 @@ class InvalidInputError(ChainmatchError):
 
 class ConflictError(ChainmatchError):
     """The request conflicts with stored state (e.g. a weight-profile version that exists)."""
+
+
+class PreconditionFailedError(ChainmatchError):
+    """A conditional write found another revision than the one it expected (a lost update avoided)."""
+
+    def __init__(self, enterprise_id: str, expected: int, current: int) -> None:
+        what = "to be absent" if expected == 0 else f"at revision {expected}"
+        now = "absent" if current == 0 else f"at revision {current}"
+        super().__init__(f"enterprise {enterprise_id!r} expected {what} but it is {now}")
+        self.expected = expected
+        self.current = current

@@ -11,6 +11,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from matching.sources import Source
+from matching.text_safety import SafeName, SafeText
 from matching.units import parse_unit
 
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -24,7 +25,7 @@ class Quantity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: float | None = Field(default=None, ge=0, allow_inf_nan=False, examples=[150])
-    unit: str = Field(min_length=1, max_length=32, examples=["万吨/年"])
+    unit: SafeName = Field(min_length=1, max_length=32, examples=["万吨/年"])
 
     def unit_known(self) -> bool:
         return parse_unit(self.unit) is not None
@@ -42,8 +43,8 @@ class Offer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: EntityId
-    product: str = Field(min_length=1, max_length=200, examples=["电解二氧化锰"])
-    description: str | None = Field(default=None, max_length=4000)
+    product: SafeName = Field(min_length=1, max_length=200, examples=["电解二氧化锰"])
+    description: SafeText | None = Field(default=None, max_length=4000)
     capacity: Quantity | None = None
 
 
@@ -53,10 +54,10 @@ class Need(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: EntityId
-    product: str = Field(min_length=1, max_length=200, examples=["锰源（磷酸锰铁锂用）"])
-    description: str | None = Field(default=None, max_length=4000)
+    product: SafeName = Field(min_length=1, max_length=200, examples=["锰源（磷酸锰铁锂用）"])
+    description: SafeText | None = Field(default=None, max_length=4000)
     volume: Quantity | None = None
-    required_certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    required_certifications: list[Annotated[SafeName, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=20
     )
 
@@ -75,13 +76,13 @@ class Enterprise(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: EntityId
-    name: str = Field(min_length=1, max_length=200, examples=["贵州容百锂电材料有限公司"])
+    name: SafeName = Field(min_length=1, max_length=200, examples=["贵州容百锂电材料有限公司"])
     credit_code: str | None = Field(default=None, description="统一社会信用代码 (checksum-validated)")
     region_code: RegionCode | None = None
-    address: str | None = Field(default=None, max_length=300)
-    park: str | None = Field(default=None, max_length=200)
-    tags: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(default_factory=list, max_length=30)
-    certifications: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    address: SafeName | None = Field(default=None, max_length=300)
+    park: SafeName | None = Field(default=None, max_length=200)
+    tags: list[Annotated[SafeName, Field(min_length=1, max_length=32)]] = Field(default_factory=list, max_length=30)
+    certifications: list[Annotated[SafeName, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=50
     )
     offers: list[Offer] = Field(default_factory=list, max_length=200)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+
 from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError
 from matching.imports import Format, ImportPlan, RowError, plan_import
@@ -23,7 +25,9 @@ from matching.regions import RegionRegistry
 from matching.results import MatchResult
 from matching.settings import Settings
 from matching.store import EnterpriseRepository, StoredEnterprise, create_db_engine, prepare_store
+from matching.store.db import unreachable
 from matching.store.repository import UpsertOutcome
+from matching.text_safety import unsafe_character
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 if TYPE_CHECKING:
@@ -73,9 +77,14 @@ class ChainmatchService:
         graph = load_graph(seeds_dir)
         regions = RegionRegistry.load(seeds_dir) if seeds_dir else RegionRegistry.load()
         policy = Policy.load(seeds_dir) if seeds_dir else Policy.load()
-        db = create_db_engine(settings.resolved_database_url())
+        url = settings.resolved_database_url()
+        db = create_db_engine(url)
         service = cls(settings, EnterpriseRepository(db), graph, regions, policy)
-        prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+        try:
+            prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+        except OperationalError as exc:  # unreachable or unusable: one line, not a driver traceback
+            db.dispose()
+            raise unreachable(url, exc) from None
         if build_index:
             service.build_index()
         return service
@@ -158,8 +167,9 @@ class ChainmatchService:
             )
         return enterprise.model_copy(update={"region_code": resolved.code})
 
-    def upsert(self, enterprise: Enterprise) -> UpsertOutcome:
-        outcome = self.repository.upsert(self.prepare(enterprise))
+    def upsert(self, enterprise: Enterprise, *, expected_seq: int | None = None) -> UpsertOutcome:
+        """Validate and store; ``expected_seq`` makes it conditional (see ``EnterpriseRepository.upsert``)."""
+        outcome = self.repository.upsert(self.prepare(enterprise), expected_seq=expected_seq)
         if outcome.changed:
             self._apply(enterprise.id, outcome.stored.enterprise, outcome.stored.seq)
         return outcome
@@ -186,6 +196,9 @@ class ChainmatchService:
         limit: int = 50,
     ) -> tuple[list[StoredEnterprise], bool]:
         """A page of profiles ordered by id and whether more follow."""
+        unsafe = unsafe_character(q) if q else None
+        if unsafe:  # PostgreSQL would fail on a NUL; no stored text holds these characters anyway
+            raise InvalidInputError("unsafe characters in q", [FieldError("q", unsafe)])
         ids: set[str] | None = None
         if chain is not None:
             if chain not in self.graph.chains:

@@ -20,7 +20,8 @@ ADMIN_KEY_FILE = "admin.key"
 class Settings(BaseSettings):
     """Service settings. Construct with keyword arguments in tests; the server reads the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="CHAINMATCH_", extra="ignore")
+    # Validation errors never echo the input: CHAINMATCH_API_KEYS holds secrets.
+    model_config = SettingsConfigDict(env_prefix="CHAINMATCH_", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(default=Path("data"), description="Runtime data dir (SQLite file, admin key)")
     database_url: str | None = Field(
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     )
     api_keys: SecretStr = Field(default=SecretStr(""), description="Comma-separated key:role pairs")
     host: str = Field(default="127.0.0.1", description="Address the server binds to (loopback check)")
+    generate_admin_key: bool = Field(
+        default=False,
+        description="Without CHAINMATCH_API_KEYS, generate an admin key (loopback hosts only); "
+        "`chainmatch serve` sets it on loopback, any other way of starting refuses to run without keys",
+    )
     seeds_dir: Path | None = Field(default=None, description="Seed directory; default the repo's seeds/")
     seed_on_empty: bool = Field(default=True, description="Load seed enterprises into an empty store")
     sync_interval_s: float = Field(default=0.5, gt=0, le=0.5, description="Change-log poll interval")
@@ -61,7 +67,8 @@ class Settings(BaseSettings):
 
 
 def parse_api_keys(text: str) -> list[tuple[str, str]]:
-    """Parse ``key:role,key:role``; raises ``ValueError`` naming the bad entry (never the key itself)."""
+    """Parse ``key:role,key:role``; raises ``ValueError`` naming the bad entry by position only (a mistyped
+    entry may hold a key, or part of one, anywhere in it)."""
     pairs: list[tuple[str, str]] = []
     for index, entry in enumerate(e.strip() for e in text.split(",")):
         if not entry:
@@ -70,7 +77,7 @@ def parse_api_keys(text: str) -> list[tuple[str, str]]:
         if not sep or not key.strip():
             raise ValueError(f"API key entry #{index + 1} is not of the form key:role")
         if role.strip() not in ROLES:
-            raise ValueError(f"API key entry #{index + 1} has unknown role {role!r}; use one of {ROLES}")
+            raise ValueError(f"API key entry #{index + 1} has an unknown role; use one of {', '.join(ROLES)}")
         pairs.append((key.strip(), role.strip()))
     return pairs
 

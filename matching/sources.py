@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from matching.text_safety import SafeName, SafeText
+
 SOURCE_DOCS: dict[str, str] = {
     "000_2ed5d146fa7b3271.txt": "涪陵区经信委关于新材料产业集群化发展建议的复函（2024-06-24）",
     "001_39a0fae4dbddedf2.txt": "重庆日报：涪陵工业从“新”再出发",
@@ -23,17 +25,21 @@ class Source(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    doc: str = Field(description="Source file name from shared/seeds, or 'public' for industry knowledge")
-    section: str | None = Field(default=None, description="Section or passage of the document")
+    doc: SafeName = Field(
+        max_length=200, description="Source file name from seeds/sources, or 'public' for industry knowledge"
+    )
+    section: SafeText | None = Field(default=None, max_length=2000, description="Section or passage of the document")
 
     def is_known(self) -> bool:
         return self.doc in SOURCE_DOCS or self.doc == PUBLIC_KNOWLEDGE
 
 
 def default_source_docs_dir() -> Path:
-    """``CHAINMATCH_SOURCE_DOCS`` if set, else ``shared/seeds`` beside the repository (as in CI).
-
-    The documents are not part of the repository; checks that read them skip when the directory is absent.
-    """
+    """``CHAINMATCH_SOURCE_DOCS`` if set, else ``sources/`` in the seed directory (the repository keeps a copy of
+    the five documents, with their README index, in ``seeds/sources``)."""
     configured = os.environ.get(SOURCE_DOCS_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    if configured:
+        return Path(configured)
+    from matching.chains import default_seeds_dir
+
+    return default_seeds_dir() / "sources"

@@ -1,17 +1,19 @@
-"""``/v1/enterprises``: upsert, fetch, delete and list profiles; ranked suppliers and buyers."""
+"""``/v1/enterprises``: fetch, delete and list profiles; ranked suppliers and buyers (writes in
+:mod:`api.routers.enterprise_writes`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
-from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.status import HTTP_204_NO_CONTENT
 
 from api.deps import AdminKey, PortalKey, ServiceDep
+from api.etags import ETAG_HEADER, etag
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from api.problems import NOT_FOUND, TOO_LARGE, ProblemError, ProblemFieldError
+from api.problems import NOT_FOUND
 from api.routers.matching import match_response
-from api.schemas import WEIGHTS_PATTERN, EnterpriseBody, EnterprisePage, EnterpriseRecord, MatchResponse
+from api.schemas import WEIGHTS_PATTERN, EnterprisePage, EnterpriseRecord, MatchResponse
 from matching.profiles import ID_PATTERN
 from matching.regions import RegionRegistry
 from matching.store import StoredEnterprise
@@ -51,51 +53,16 @@ def record(stored: StoredEnterprise, regions: RegionRegistry) -> EnterpriseRecor
     )
 
 
-@router.put(
-    "/{enterprise_id}",
-    response_model=EnterpriseRecord,
-    summary="Upsert a full profile (idempotent)",
-    responses={201: {"model": EnterpriseRecord, "description": "Created"}, **TOO_LARGE},
-)
-def put_enterprise(
-    enterprise_id: EnterpriseIdPath,
-    body: Annotated[EnterpriseBody, Body()],
-    service: ServiceDep,
-    _key: PortalKey,
-    response: Response,
+@router.get("/{enterprise_id}", response_model=EnterpriseRecord, summary="Fetch one profile", responses=NOT_FOUND)
+def get_enterprise(
+    enterprise_id: EnterpriseIdPath, service: ServiceDep, _key: PortalKey, response: Response
 ) -> EnterpriseRecord:
-    """Store the whole profile under `enterprise_id` (replacing any previous one). `region_code` must be a
-    known county code; if only `address` is given it is resolved to one. Unknown units are kept as given and
-    reported in `warnings`. 201 when created, 200 when replaced or unchanged.
+    """The `ETag` header carries the record's revision, for `If-Match` on PUT and PATCH.
 
-    中文：按 id 写入完整企业档案（幂等）；区县代码须有效，或提供可解析的地址。"""
-    if body.id is not None and body.id != enterprise_id:
-        raise ProblemError(
-            422,
-            "body id differs from the path id",
-            slug="validation-error",
-            title="Request validation failed",
-            errors=[
-                ProblemFieldError(
-                    field="id",
-                    loc=["body", "id"],
-                    msg=f"must equal the path id {enterprise_id!r} or be omitted",
-                )
-            ],
-        )
-    outcome = service.upsert(body.to_enterprise(enterprise_id))
-    if outcome.created:
-        response.status_code = HTTP_201_CREATED
-        response.headers["Location"] = f"/v1/enterprises/{enterprise_id}"
-    return record(outcome.stored, service.regions)
-
-
-@router.get(
-    "/{enterprise_id}", response_model=EnterpriseRecord, summary="Fetch one profile", responses=NOT_FOUND
-)
-def get_enterprise(enterprise_id: EnterpriseIdPath, service: ServiceDep, _key: PortalKey) -> EnterpriseRecord:
-    """中文：查询一个企业档案。"""
-    return record(service.get(enterprise_id), service.regions)
+    中文：查询一个企业档案。"""
+    stored = service.get(enterprise_id)
+    response.headers[ETAG_HEADER] = etag(stored.seq)
+    return record(stored, service.regions)
 
 
 @router.delete(
@@ -117,9 +84,7 @@ def list_enterprises(
     region_code: Annotated[str | None, Query(pattern=r"^\d{6}$", description="County code")] = None,
     chain: Annotated[
         str | None,
-        Query(
-            pattern=r"^[a-z0-9_]{1,64}$", description="Chain id: profiles whose offers or needs link to it"
-        ),
+        Query(pattern=r"^[a-z0-9_]{1,64}$", description="Chain id: profiles whose offers or needs link to it"),
     ] = None,
     q: Annotated[
         str | None,

@@ -22,7 +22,7 @@ def check(
     ] = None,
     source_docs: Annotated[
         Path | None,
-        typer.Option(help="The five source documents (default: env CHAINMATCH_SOURCE_DOCS, else ../shared/seeds)"),
+        typer.Option(help="The five source documents (default: env CHAINMATCH_SOURCE_DOCS, else seeds/sources)"),
     ] = None,
 ) -> None:
     """Validate every seed file; print the counts, notes and each defect; exit 1 on any defect.

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from matching.errors import StartupError
 from matching.settings import Settings, is_loopback
+from matching.store.db import check_database
 
 
 def serve(
@@ -34,6 +36,8 @@ def serve(
     if database_url is not None:
         os.environ["CHAINMATCH_DATABASE_URL"] = database_url
     os.environ["CHAINMATCH_HOST"] = host
+    if is_loopback(host):
+        os.environ.setdefault("CHAINMATCH_GENERATE_ADMIN_KEY", "true")  # the factory refuses without it
     try:
         settings = Settings()
     except ValueError as exc:
@@ -46,6 +50,11 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    try:  # fail here with one line rather than in every worker (uvicorn would restart them)
+        check_database(settings.resolved_database_url())
+    except StartupError as exc:
+        typer.echo(exc.code, err=True)
+        raise typer.Exit(2) from None
     import uvicorn
 
     uvicorn.run(

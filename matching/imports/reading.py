@@ -69,7 +69,9 @@ def _header_key(name: str) -> str:
 def read_table(data: bytes, fmt: Literal["csv", "xlsx"], max_rows: int) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV or XLSX file as ``(row_number, {column: text})``; blank rows skipped."""
     raw_rows: Iterable[Sequence[Any]] = (
-        csv.reader(io.StringIO(decode(data), newline="")) if fmt == "csv" else _xlsx_rows(data)
+        csv.reader(io.StringIO(decode(data), newline=""))
+        if fmt == "csv"
+        else _xlsx_rows(data, max_cells=max(max_rows, 1) * CELLS_PER_ROW)
     )
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
@@ -110,11 +112,35 @@ def _check_header(header: list[str]) -> None:
         )
 
 
-def _xlsx_rows(data: bytes) -> Iterable[Sequence[Any]]:
+# A workbook is a zip: its declared uncompressed size is checked before anything is inflated (Python's zipfile
+# never inflates an entry past its declared size), so a small file holding gigabytes of whitespace is refused
+# at once. Real workbooks inflate about 5-10x; 128 MiB covers the 10 MiB upload limit.
+MAX_XLSX_UNCOMPRESSED = 128 << 20
+CELLS_PER_ROW = 64  # cell budget per allowed row (the flat layout has 15 columns)
+
+
+def check_xlsx_size(data: bytes, max_uncompressed: int = MAX_XLSX_UNCOMPRESSED) -> None:
+    """Refuse a workbook whose entries would inflate beyond ``max_uncompressed`` bytes, before parsing it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFormatError(f"not a readable XLSX workbook: {exc}", [FieldError("file", "bad XLSX")]) from None
+    if total > max_uncompressed:
+        raise ImportFormatError(
+            f"XLSX workbook inflates to {total} bytes, over the {max_uncompressed}-byte limit",
+            [FieldError("file", f"decompressed size {total} exceeds {max_uncompressed} bytes")],
+        )
+
+
+def _xlsx_rows(data: bytes, max_cells: int) -> Iterable[Sequence[Any]]:
     import zipfile
 
     from openpyxl import load_workbook
 
+    check_xlsx_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
@@ -122,7 +148,17 @@ def _xlsx_rows(data: bytes) -> Iterable[Sequence[Any]]:
             f"not a readable XLSX workbook: {exc}", [FieldError("file", "bad XLSX")]
         ) from None
     sheet = workbook.worksheets[0]
+    # Read-only mode trusts the sheet's <dimension> tag, which writers often leave stale (rows beyond it were
+    # silently dropped); forget it so every row in the sheet data is read.
+    sheet.reset_dimensions()
+    cells = 0
     try:
-        yield from sheet.iter_rows(values_only=True)
+        for row in sheet.iter_rows(values_only=True):
+            cells += len(row)
+            if cells > max_cells:
+                raise ImportFormatError(
+                    f"too many cells (limit {max_cells})", [FieldError("file", f"more than {max_cells} cells")]
+                )
+            yield row
     finally:
         workbook.close()

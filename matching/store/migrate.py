@@ -7,6 +7,7 @@ PostgreSQL: a session-level advisory lock held while migrating and seeding.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,7 +56,8 @@ def startup_lock(engine: Engine) -> Iterator[None]:
             yield
             return
         lock_path = Path(database).with_name(Path(database).name + ".lock")
-        with lock_path.open("a") as fh:
+        fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
+from matching.errors import PreconditionFailedError
 from matching.profiles import Enterprise
 from matching.store.db import write_transaction
 from matching.store.tables import enterprise_changes, enterprises, store_meta
@@ -179,8 +180,15 @@ class EnterpriseRepository:
             conn.execute(delete(store_meta).where(store_meta.c.key == key))
             conn.execute(insert(store_meta).values(key=key, value=value))
 
-    def upsert(self, enterprise: Enterprise) -> UpsertOutcome:
-        return self.upsert_many([enterprise])[0]
+    def upsert(self, enterprise: Enterprise, *, expected_seq: int | None = None) -> UpsertOutcome:
+        """Upsert one profile; with ``expected_seq`` only if the stored revision is that one (``0``: only if
+        absent), checked inside the write transaction so two conditional writers cannot both win."""
+        with write_transaction(self.engine) as conn:
+            if expected_seq is not None:
+                current = conn.execute(select(enterprises.c.seq).where(enterprises.c.id == enterprise.id)).scalar()
+                if int(current or 0) != expected_seq:
+                    raise PreconditionFailedError(enterprise.id, expected_seq, int(current or 0))
+            return self._upsert(conn, enterprise)
 
     def upsert_many(self, items: Sequence[Enterprise]) -> list[UpsertOutcome]:
         """Upsert several profiles in one transaction; an unchanged profile is not rewritten."""

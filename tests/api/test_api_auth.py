@@ -108,7 +108,7 @@ def test_bad_key_config_is_rejected() -> None:
 
 def test_refuses_non_loopback_without_keys(make_settings: Callable[..., Settings], data_dir: Path) -> None:
     with pytest.raises(ConfigurationError, match="non-loopback"):
-        create_app(make_settings(api_keys="", host="0.0.0.0"))
+        create_app(make_settings(api_keys="", host="0.0.0.0", generate_admin_key=True))
     assert not (data_dir / "admin.key").exists()
 
 
@@ -116,7 +116,7 @@ def test_loopback_generates_admin_key_file(make_settings: Callable[..., Settings
     records = io.StringIO()
     handler = logging.StreamHandler(records)
     handler.setFormatter(JsonFormatter())
-    app = create_app(make_settings(api_keys="", host="127.0.0.1", log_level="INFO"))
+    app = create_app(make_settings(api_keys="", host="127.0.0.1", log_level="INFO", generate_admin_key=True))
     logger = logging.getLogger("chainmatch")
     logger.addHandler(handler)
     try:
@@ -128,7 +128,7 @@ def test_loopback_generates_admin_key_file(make_settings: Callable[..., Settings
             assert client.delete("/v1/enterprises/seed-zy-mn", headers={"X-API-Key": key}).status_code == 204
             problem(client.get("/v1/enterprises", headers={"X-API-Key": "wrong"}), 401)
         # a restart reuses the same key
-        app2 = create_app(make_settings(api_keys="", host="localhost", log_level="INFO"))
+        app2 = create_app(make_settings(api_keys="", host="localhost", log_level="INFO", generate_admin_key=True))
         with TestClient(app2) as client:
             assert client.get("/v1/enterprises", headers={"X-API-Key": key}).status_code == 200
         logged = records.getvalue()

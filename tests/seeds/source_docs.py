@@ -1,12 +1,11 @@
-"""Where the five source documents live: ``shared/seeds`` beside the repository (as in CI)."""
+"""Where the five source documents live: ``seeds/sources`` in the repository (no test depends on a path
+outside it)."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from matching.sources import default_source_docs_dir
+from matching.sources import SOURCE_DOCS
 
-SOURCE_DOCS_DIR = default_source_docs_dir()
-requires_source_docs = pytest.mark.skipif(
-    not SOURCE_DOCS_DIR.is_dir(), reason=f"source documents not found at {SOURCE_DOCS_DIR}"
-)
+SOURCE_DOCS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "sources"
+assert all((SOURCE_DOCS_DIR / name).is_file() for name in SOURCE_DOCS), f"source documents missing in {SOURCE_DOCS_DIR}"

@@ -15,7 +15,7 @@ from matching.chains import load_graph
 from matching.policy import Policy
 from matching.regions import RegionRegistry
 from matching.sources import SOURCE_DOCS
-from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
+from tests.seeds.source_docs import SOURCE_DOCS_DIR
 
 ZUNYI_SUPPLIERS = "与成渝地区相互配套规模以上企业数（关键材料、关键零部件、关键设备）"
 ZUNYI_OUTPUT = "与成渝地区相互配套产业产值"
@@ -162,7 +162,6 @@ def test_every_target_cites_a_document(policy: Policy) -> None:
 _SCALE_WORDS = {1000: ("千亿",), 500: ("五百亿",), 100: ("百亿",), 1: ("零突破",)}
 
 
-@requires_source_docs
 def test_every_target_figure_is_quoted_from_its_document(policy: Policy) -> None:
     """The section quotes the passage (fragments joined by …); each fragment occurs in the document and the
     quoted passage contains the figure."""

@@ -16,7 +16,7 @@ from matching.scoring import standing_component
 from matching.seed_enterprises import SeedEnterpriseError, load_seed_enterprises
 from matching.seeds_check import linked_nodes
 from matching.sources import SOURCE_DOCS
-from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
+from tests.seeds.source_docs import SOURCE_DOCS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,6 @@ def test_standing_tags_are_the_documents_words(enterprises: list[Enterprise]) ->
     assert standing_component(["规上"]) < standing_component(["龙头企业"]) < standing_component(["链主"])
 
 
-@requires_source_docs
 def test_capacities_only_where_the_cited_document_states_them(enterprises: list[Enterprise]) -> None:
     stated = []
     for e in enterprises:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from matching.chains import default_seeds_dir
 from matching.cli import app
 from matching.seeds_check import check_seeds
-from tests.seeds.source_docs import SOURCE_DOCS_DIR, requires_source_docs
+from tests.seeds.source_docs import SOURCE_DOCS_DIR
 
 DOC = "000_2ed5d146fa7b3271.txt"
 
@@ -235,7 +235,6 @@ def test_without_the_documents_the_rule_is_skipped_with_a_note(tmp_path: Path) -
     assert "NOTE" in result.output and "passed" in result.output
 
 
-@requires_source_docs
 def test_a_planted_citation_defect_in_a_copy_of_the_real_seeds_is_caught(tmp_path: Path) -> None:
     """001 names only 太极集团, never its 藿香正气口服液: citing 001 for that node must fail the check."""
     seeds = tmp_path / "seeds"
