@@ -114,8 +114,9 @@ class MatchEngine:
     def linked_nodes(self, enterprise_id: str) -> frozenset[str]:
         """Chain nodes the enterprise's offers and needs link to (head nodes, not categories)."""
         rec = self._record(enterprise_id)
-        links = [self.index.offers.links[r] for r in rec.offer_rows]
-        links += [self.index.needs.links[r] for r in rec.need_rows]
+        ix = self.index
+        links = [ix.item_links(ix.offers, r) for r in rec.offer_rows]
+        links += [ix.item_links(ix.needs, r) for r in rec.need_rows]
         return frozenset(n for lk in links for n in lk.head_nodes())
 
     def links_of(self, enterprise_id: str, item_id: str, kind: str = "offer") -> ItemLinks:
@@ -124,8 +125,7 @@ class MatchEngine:
         cols = self.index.offers if kind == "offer" else self.index.needs
         for r in rec.offer_rows if kind == "offer" else rec.need_rows:
             if cols.item_id[r] == item_id:
-                found: ItemLinks = cols.links[r]
-                return found
+                return self.index.item_links(cols, r)
         raise NotFoundError(kind, item_id)
 
     def save(self, path: Path) -> None:

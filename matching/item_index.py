@@ -79,7 +79,6 @@ class ItemColumns:
         self.description: list[str | None] = []
         self.unit: list[str | None] = []
         self.required = Growable(object, fill=None)
-        self.links: list[ItemLinks] = []
         self.text = RowBlocks(n_features, transposed=False)  # gathered by row for cosines only
         self.retrieval = RowBlocks(n_features)
         self.head_matrix = RowBlocks(n_nodes)
@@ -285,7 +284,6 @@ class ItemIndex:
         cols.description += [it[3] for it in items]
         cols.unit += units
         cols.required.extend(_objects(required))
-        cols.links += links
         n_nodes = self.relations.n_nodes
         cols.text.append(vectors)
         cols.retrieval.append(retrieval)
@@ -304,6 +302,11 @@ class ItemIndex:
         for m, blocks, alive in work:
             merged = m.compact(alive, blocks) or merged
         return merged
+
+    def item_links(self, cols: ItemColumns, row: int) -> ItemLinks:
+        """The chain-graph links of one item, linked again (deterministic, and cached by the linker):
+        a million items' link objects would cost a GB to keep for the rare lookup."""
+        return self.links.link(cols.product[row], cols.description[row], is_need=cols is self.needs)
 
     def block_count(self) -> int:
         return max(len(self.offers.text.blocks), len(self.needs.text.blocks))

@@ -25,11 +25,11 @@ from matching.params import MatchParams
 from matching.relation_matrix import RelationMatrix
 from matching.scoring import PolicyLookup, RegionLookup
 
-FORMAT = 1
+FORMAT = 2  # 2: hashed text model, profiles as JSON, links recomputed on demand
 _ENT_ARRAYS = ("ent_alive", "ent_code", "ent_lat", "ent_lon", "ent_circle", "ent_standing", "ent_priority")
 _ITEM_ARRAYS = ("ent", "alive", "family", "confident", "head_nodes", "head_conf", "use_nodes", "use_conf",
                 "for_nodes", "qty", "qty_dim", "use_alone", "part_of_category", "has_required")
-_ITEM_LISTS = ("item_id", "product", "description", "unit", "links")
+_ITEM_LISTS = ("item_id", "product", "description", "unit")
 _MATRICES = ("text", "retrieval", "head_matrix", "use_matrix", "for_matrix")
 _FILLS = {"ent_alive": False, "ent_code": -1, "ent_lat": np.nan, "ent_lon": np.nan, "alive": False,
           "head_nodes": -1, "use_nodes": -1, "for_nodes": -1, "qty": np.nan, "qty_dim": -1}
