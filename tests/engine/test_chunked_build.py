@@ -38,3 +38,12 @@ def test_chunked_builds_from_profiles_and_frames_equal_one_chunk(
     assert expected and _lists(from_list) == expected
     assert _lists(from_frames) == expected
     assert from_frames.get("mn-03") == profiles[len(base_profiles()) + 3]
+
+
+def test_an_empty_corpus_builds_and_accepts_writes(graph: ChainGraph, regions: RegionRegistry,
+                                                   policy: StaticPolicy) -> None:
+    engine = MatchEngine.build(graph, regions, policy, [])
+    assert len(engine) == 0
+    engine.upsert_many([])
+    engine.upsert(ent("mn-1", "520303", [("o1", "硫酸锰")]))
+    assert engine.enterprise_ids() == ["mn-1"]
