@@ -13,7 +13,7 @@ import polars as pl
 
 from matching.frames import frames_to_profiles
 from matching.profiles import Enterprise
-from matching.text import item_text
+from matching.text import PROVENANCE_PATTERN, item_text
 
 CHUNK_ENTERPRISES = 50_000  # enterprises per chunk: bounds the profiles and text intermediates alive at once
 
@@ -81,6 +81,7 @@ def _in_profile_order(items: pl.DataFrame, position: pl.DataFrame) -> pl.DataFra
 
 def _texts(items: pl.DataFrame) -> list[str]:
     product = pl.col("product")
-    text = pl.concat_str([product, product, pl.col("description").fill_null("")], separator=" ").str.strip_chars()
+    text = pl.concat_str([product, product, pl.col("description").fill_null("")], separator=" ")
+    text = text.str.replace_all(PROVENANCE_PATTERN, " ").str.strip_chars()  # as :func:`item_text` does
     out: list[str] = items.select(text).to_series().to_list()
     return out

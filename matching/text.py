@@ -244,8 +244,14 @@ def _tokens(tokenizer: Any, normalised: str) -> list[str]:
 
 def item_text(product: str, description: str | None) -> str:
     """The text vectorised for an offer or need: the product name counts twice (it is the strongest
-    field; a long description should not drown it)."""
-    return f"{product} {product} {description or ''}".strip()
+    field; a long description should not drown it). Provenance notes (公开信息, 公开工艺知识 …) say where a
+    fact came from, not what the item is, so they are left out: otherwise every such profile looks alike."""
+    text = f"{product} {product} {description or ''}"
+    return _PROVENANCE.sub(" ", text).strip()
+
+
+PROVENANCE_PATTERN = r"公开(?:信息|工艺知识|报道|资料)"
+_PROVENANCE = re.compile(PROVENANCE_PATTERN)
 
 
 def shared_terms(a: Sequence[str], b: Sequence[str], limit: int = 8) -> list[str]:

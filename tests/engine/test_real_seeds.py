@@ -43,3 +43,15 @@ def test_real_graph_input_relation_and_policy(real: MatchEngine) -> None:
 
 def test_real_graph_use_phrased_binder_need_reaches_pvdf(real: MatchEngine) -> None:
     assert real.suppliers_for("slurry").items[0].supplier.id == "pvdf"
+
+
+def test_provenance_notes_are_not_text_evidence() -> None:
+    """Seed descriptions end in notes such as （公开信息）; two unrelated items sharing only that note are no match."""
+    profiles = [
+        ent("herb", "500102",
+            needs=[{"id": "n1", "product": "广藿香", "description": "口服液主要药材之一（公开信息）"}]),
+        ent("plane", "510104", [("o1", "军用飞机整机", "歼击机总装（公开信息）")]),
+        ent("gear", "520303", [("o1", "减速器齿轮", "精密齿轮（公开工艺知识）")]),
+    ]
+    engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), profiles)
+    assert engine.suppliers_for("herb", "n1", k=10).items == []
