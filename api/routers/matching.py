@@ -17,10 +17,12 @@ def match_response(request: Request, kind: str, result: MatchResult) -> MatchRes
     metrics = request.app.state.metrics
     metrics.matches.labels(kind).inc()
     metrics.match_items.labels(kind).inc(len(result.items))
+    engine = request.app.state.service.engine
     return MatchResponse(
         items=result.items,
         weights=WeightsRef(
-            name=str(result.weights.get("name")), version=int(result.weights.get("version", 1))
+            name=str(result.weights.get("name")), version=int(result.weights.get("version", 1)),
+            params_version=None if engine is None else engine.params.version,
         ),
         warnings=list(result.warnings),
     )
