@@ -20,7 +20,9 @@ from sqlalchemy import Engine, func, insert, select
 from matching.errors import ConflictError
 from matching.profiles import ID_PATTERN
 from matching.store.db import write_transaction
-from matching.store.tables import feedback_events as T
+from matching.store.tables import feedback_events
+
+T = feedback_events
 
 
 class Outcome(StrEnum):
@@ -32,7 +34,11 @@ class Outcome(StrEnum):
 
 
 OUTCOME_GRADES: dict[Outcome, int] = {
-    Outcome.shown: 0, Outcome.contacted: 1, Outcome.met: 2, Outcome.contracted: 3, Outcome.rejected: 0,
+    Outcome.shown: 0,
+    Outcome.contacted: 1,
+    Outcome.met: 2,
+    Outcome.contracted: 3,
+    Outcome.rejected: 0,
 }
 
 
@@ -93,16 +99,21 @@ class FeedbackStore:
             row = conn.execute(select(T).where(T.c.event_id == event.event_id)).mappings().first()
             if row is not None:
                 if row["body_hash"] != digest:
-                    raise ConflictError(
-                        f"feedback event {event.event_id!r} was already recorded with a different body"
-                    )
+                    raise ConflictError(f"feedback event {event.event_id!r} was already recorded with a different body")
                 return RecordResult(_stored(row), created=False)
             seq = int(conn.execute(select(func.coalesce(func.max(T.c.seq), 0))).scalar_one()) + 1
-            values = {**event.model_dump(mode="json"), "body_hash": digest, "recorded_by": recorded_by,
-                      "received_at": datetime.now(UTC), "seq": seq}
+            values = {
+                **event.model_dump(mode="json"),
+                "body_hash": digest,
+                "recorded_by": recorded_by,
+                "received_at": datetime.now(UTC),
+                "seq": seq,
+            }
             conn.execute(insert(T).values(**values))
-        return RecordResult(StoredFeedback(event=event, recorded_by=recorded_by,
-                                           received_at=values["received_at"], seq=seq), created=True)
+        return RecordResult(
+            StoredFeedback(event=event, recorded_by=recorded_by, received_at=values["received_at"], seq=seq),
+            created=True,
+        )
 
     def record_many(self, events: Iterable[FeedbackEvent], *, recorded_by: str) -> list[RecordResult]:
         return [self.record(e, recorded_by=recorded_by) for e in events]
@@ -122,8 +133,9 @@ def _stored(row: object) -> StoredFeedback:
     data = dict(row)  # type: ignore[call-overload]
     fields = set(FeedbackEvent.model_fields)
     event = FeedbackEvent.model_validate({k: v for k, v in data.items() if k in fields})
-    return StoredFeedback(event=event, recorded_by=data["recorded_by"], received_at=data["received_at"],
-                          seq=int(data["seq"]))
+    return StoredFeedback(
+        event=event, recorded_by=data["recorded_by"], received_at=data["received_at"], seq=int(data["seq"])
+    )
 
 
 def pair_labels(events: Sequence[FeedbackEvent]) -> dict[PairKey, int]:

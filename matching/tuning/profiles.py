@@ -21,10 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from matching.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from matching.params import DEFAULT_PARAMS
 from matching.store.db import write_transaction
-from matching.store.tables import weight_profile_versions as T
+from matching.store.tables import weight_profile_versions
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 SPEC = re.compile(r"^(?P<name>[A-Za-z0-9._-]{1,64}?)(?:[@:](?P<version>[0-9]{1,9}))?$")
+T = weight_profile_versions
 BUILTIN_AUTHOR = "built-in"
 BUILTIN_REASON = "Built-in default weights (matching/weights.py DEFAULT_WEIGHTS)"
 BUILTIN_TIME = datetime(2025, 1, 1, tzinfo=UTC)
@@ -47,9 +48,14 @@ class ProfileVersion(BaseModel):
 
 
 BUILTIN_DEFAULT = ProfileVersion(
-    name=DEFAULT_PROFILE.name, version=DEFAULT_PROFILE.version, weights=dict(DEFAULT_PROFILE.weights),
-    filters=DEFAULT_PROFILE.filters, params_version=DEFAULT_PARAMS.version, created_by=BUILTIN_AUTHOR,
-    created_at=BUILTIN_TIME, reason=BUILTIN_REASON,
+    name=DEFAULT_PROFILE.name,
+    version=DEFAULT_PROFILE.version,
+    weights=dict(DEFAULT_PROFILE.weights),
+    filters=DEFAULT_PROFILE.filters,
+    params_version=DEFAULT_PARAMS.version,
+    created_by=BUILTIN_AUTHOR,
+    created_at=BUILTIN_TIME,
+    reason=BUILTIN_REASON,
 )
 
 
@@ -121,8 +127,15 @@ class ProfileStore:
 
     # -- publish --------------------------------------------------------------------------------
     def publish(
-        self, name: str, weights: dict[str, float], filters: MatchFilters | None, *, reason: str, author: str,
-        params_version: int = DEFAULT_PARAMS.version, expected_version: int | None = None,
+        self,
+        name: str,
+        weights: dict[str, float],
+        filters: MatchFilters | None,
+        *,
+        reason: str,
+        author: str,
+        params_version: int = DEFAULT_PARAMS.version,
+        expected_version: int | None = None,
     ) -> ProfileVersion:
         """Append the next version of ``name`` (creating the profile); never rewrites an existing one.
 
@@ -144,9 +157,14 @@ class ProfileStore:
                         f"weight profile {name!r} is at version {latest}, not {expected_version}; re-read it"
                     )
                 row = {
-                    "name": name, "version": latest + 1, "weights": dict(profile.weights),
-                    "filters": profile.filters.model_dump(mode="json"), "params_version": params_version,
-                    "created_by": author, "created_at": datetime.now(UTC), "reason": reason.strip(),
+                    "name": name,
+                    "version": latest + 1,
+                    "weights": dict(profile.weights),
+                    "filters": profile.filters.model_dump(mode="json"),
+                    "params_version": params_version,
+                    "created_by": author,
+                    "created_at": datetime.now(UTC),
+                    "reason": reason.strip(),
                 }
                 conn.execute(insert(T).values(**row))
         except IntegrityError as exc:  # another writer took the number first (cannot happen under the lock)
@@ -163,8 +181,9 @@ class ProfileStore:
             return cached[1]
         with self.engine.connect() as conn:
             value = conn.execute(select(func.max(T.c.version)).where(T.c.name == name)).scalar()
-        version = int(value) if value is not None else (DEFAULT_PROFILE.version if name == DEFAULT_PROFILE.name
-                                                        else None)
+        version = (
+            int(value) if value is not None else (DEFAULT_PROFILE.version if name == DEFAULT_PROFILE.name else None)
+        )
         if version is not None:
             with self._lock:
                 self._latest[name] = (now, version)
