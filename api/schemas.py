@@ -196,7 +196,7 @@ class MatchRequest(BaseModel):
         default_factory=list, max_length=50, description="The asker's certifications (for an offer query)"
     )
     k: int = Field(default=10, ge=1, le=100)
-    weights: str | None = Field(default=None, pattern=WEIGHTS_PATTERN, description="name, name@version (or name:version)")
+    weights: str | None = Field(default=None, pattern=WEIGHTS_PATTERN, description="name or name@version")
     filters: MatchFilters | None = None
 
     @model_validator(mode="after")
