@@ -9,7 +9,7 @@ most, each with both explanations, and the change in offline metrics on a judged
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -89,6 +89,7 @@ def preview(
     moves: int = 10,
     eval_set: str | None = "dev",
     seeds_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PreviewReport:
     chosen = sample_needs(needs, sample, seed)
     depth = max(k, POOL_DEPTH)
@@ -97,7 +98,9 @@ def preview(
     overlaps: list[float] = []
     same = 0
     candidates: list[tuple[int, PairMove]] = []
-    for buyer, need in chosen:
+    for done, (buyer, need) in enumerate(chosen, start=1):
+        if progress is not None:
+            progress(done, len(chosen))
         now = engine.suppliers_for(buyer, need, k=depth, weights=current).items
         new = engine.suppliers_for(buyer, need, k=depth, weights=proposed).items
         if len(now) >= 2:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from matching.errors import NotFoundError
+from matching.errors import FieldError, InvalidInputError, NotFoundError
 from matching.evaluation import EVAL_SETS
 from matching.params import DEFAULT_PARAMS
 from matching.tuning.evaluate import RankMetrics, eval_set_metrics, feedback_metrics
@@ -138,11 +138,15 @@ class TuningService:
         seed: int = 0,
         moves: int = 10,
         eval_set: str | None = "dev",
+        progress: Callable[[int, int], None] | None = None,
     ) -> PreviewReport:
         current = self.profiles.get(name)
-        proposed = WeightProfile(
-            name=name, version=current.version + 1, weights=weights, filters=filters or current.filters
-        )
+        try:
+            proposed = WeightProfile(
+                name=name, version=current.version + 1, weights=weights, filters=filters or current.filters
+            )
+        except ValueError as exc:
+            raise InvalidInputError("bad weights", [FieldError("weights", str(exc).splitlines()[-1])]) from exc
         return preview(
             self.engine(),
             self.needs(),
@@ -153,6 +157,7 @@ class TuningService:
             seed=seed,
             moves=moves,
             eval_set=eval_set,
+            progress=progress,
         )
 
     # -- knowledge from outcomes ----------------------------------------------------------------
