@@ -134,8 +134,13 @@ def _stored(row: object) -> StoredFeedback:
     fields = set(FeedbackEvent.model_fields)
     event = FeedbackEvent.model_validate({k: v for k, v in data.items() if k in fields})
     return StoredFeedback(
-        event=event, recorded_by=data["recorded_by"], received_at=data["received_at"], seq=int(data["seq"])
+        event=event, recorded_by=data["recorded_by"], received_at=aware(data["received_at"]), seq=int(data["seq"])
     )
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def pair_labels(events: Sequence[FeedbackEvent]) -> dict[PairKey, int]:

@@ -198,7 +198,10 @@ class ProfileStore:
 
 
 def _from_row(row: object) -> ProfileVersion:
-    return ProfileVersion.model_validate(dict(row))  # type: ignore[call-overload]
+    data = dict(row)  # type: ignore[call-overload]
+    moment = data["created_at"]
+    data["created_at"] = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite: naive
+    return ProfileVersion.model_validate(data)
 
 
 def _first_error(exc: ValueError) -> str:
