@@ -58,7 +58,7 @@ def list_feedback(
     """中文：按接收顺序列出反馈记录。"""
     after = decode_cursor(cursor)
     start = int(after) if after and after.isdigit() else 0
-    rows = [s for s in tuning.feedback.all() if s.seq > start][: limit + 1]
+    rows = tuning.feedback.page(start, limit + 1)
     page = rows[:limit]
     more = len(rows) > limit
     return FeedbackPage(

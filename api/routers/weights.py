@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.status import HTTP_201_CREATED
 
+from api.auth import Principal
 from api.deps import AnalystKey, PortalKey
 from api.problems import NOT_FOUND, TOO_LARGE, problem_openapi_response
 from api.schemas_tuning import EvaluationOut, FitBody, PreviewBody, ProfileHistory, ProfilePage, PublishBody
@@ -40,10 +41,9 @@ def get_tuning(request: Request) -> TuningService:
 TuningDep = Annotated[TuningService, Depends(get_tuning)]
 
 
-def author(key: object) -> str:
-    """Who published: the key's role and non-secret key id (keys carry no other name)."""
-    role = getattr(getattr(key, "role", None), "name", "unknown")
-    return f"{role}:{getattr(key, 'key_id', '?')}"
+def author(key: Principal) -> str:
+    """Who acted: the key's role and non-secret key id (keys carry no other name)."""
+    return f"{key.role.name}:{key.key_id}"
 
 
 @router.get("", response_model=ProfilePage, summary="List weight profiles (latest versions)")

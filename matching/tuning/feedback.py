@@ -124,6 +124,12 @@ class FeedbackStore:
             rows = conn.execute(select(T).order_by(T.c.seq)).mappings().all()
         return [_stored(r) for r in rows]
 
+    def page(self, after_seq: int, limit: int) -> list[StoredFeedback]:
+        """Up to ``limit`` events received after ``after_seq``, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T).where(T.c.seq > after_seq).order_by(T.c.seq).limit(limit)).mappings().all()
+        return [_stored(r) for r in rows]
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(T)).scalar_one())

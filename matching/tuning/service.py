@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from matching.errors import FieldError, InvalidInputError, NotFoundError
+from matching.errors import FieldError, InvalidInputError
 from matching.evaluation import EVAL_SETS
 from matching.params import DEFAULT_PARAMS
 from matching.tuning.evaluate import RankMetrics, eval_set_metrics, feedback_metrics
@@ -94,15 +94,17 @@ class TuningService:
     # -- evaluate / fit / preview ---------------------------------------------------------------
     def evaluate(self, spec: str, *, k: int = 5, sets: Sequence[str] = ("feedback", "dev")) -> list[RankMetrics]:
         """Metrics of one profile version against feedback and/or shipped evaluation sets."""
+        unknown = [s for s in sets if s != "feedback" and s not in EVAL_SETS]
+        if unknown or not sets:
+            known = ", ".join(("feedback", *EVAL_SETS))
+            raise InvalidInputError("unknown evaluation set", [FieldError("sets", f"use one or more of {known}")])
         profile = self.version(spec).profile()
         out = []
         for name in sets:
             if name == "feedback":
                 out.append(feedback_metrics(self.pools()[0], profile, k))
-            elif name in EVAL_SETS:
-                out.append(eval_set_metrics(profile, name, k))
             else:
-                raise NotFoundError("evaluation set", name)
+                out.append(eval_set_metrics(profile, name, k))
         return out
 
     def fit(self, name: str, *, k: int = 5, eval_set: str | None = "dev", rule: MinimumData | None = None) -> FitDraft:
