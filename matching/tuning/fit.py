@@ -107,7 +107,7 @@ def fit_weights(
     buyers = np.array([useful[i].buyer_id for i in g])
     folds = list(GroupKFold(n_splits=rule.folds).split(x, y, groups=buyers))
     w_now = weight_vector(current)
-    best: tuple[float, float, np.ndarray] | None = None
+    best: tuple[float, float] | None = None
     for alpha in ALPHAS:
         held: list[float] = []
         for train, test in folds:
@@ -116,7 +116,7 @@ def fit_weights(
             held.append(feedback_metrics(test_pools, w if w.sum() > 0 else w_now, k).ndcg)
         score = float(np.mean(held))
         if best is None or score > best[0] + 1e-12:
-            best = (score, alpha, np.zeros(0))
+            best = (score, alpha)
     assert best is not None
     alpha = best[1]
     w_fit = _solve(x, y, alpha)

@@ -109,6 +109,7 @@ def suggest(
     groups: dict[tuple[SuggestionKind, str, str, str | None], list[FeedbackEvent]] = defaultdict(list)
     engaged: set[tuple[str, str]] = set()
     rejected: dict[tuple[str, str], list[FeedbackEvent]] = defaultdict(list)
+    written: dict[str, str] = {}
     for pair, label in labels.items():
         buyer, need, supplier, offer = pair
         supply = _nodes(links, supplier, offer, "offer")
@@ -131,6 +132,7 @@ def suggest(
             buyer_ent = links.get(buyer)
             product = next((n.product for n in buyer_ent.needs if n.id == need), None) if buyer_ent else None
             if product and not graph.resolve(product):
+                written.setdefault(normalise_term(product), product)  # grouped normalised, proposed as written
                 groups[("synonym", normalise_term(product), supply[0], None)].extend(by_pair[pair])
     for (a, b), evs in rejected.items():
         if (a, b) in engaged:
@@ -142,7 +144,17 @@ def suggest(
     for (kind, source, target, relation), evs in groups.items():
         buyers = len({e.buyer_id for e in evs})
         if buyers >= min_support:
-            found.append(_suggestion(graph, kind, source, target, relation, buyers, evs))
+            found.append(
+                _suggestion(
+                    graph,
+                    kind,
+                    written.get(source, source) if kind == "synonym" else source,
+                    target,
+                    relation,
+                    buyers,
+                    evs,
+                )
+            )
     found.sort(key=lambda s: (-s.buyers, s.kind, s.source, s.target))
     return found
 

@@ -139,3 +139,14 @@ def test_repeated_rejections_flag_a_relation(client: TestClient) -> None:
         ["t_lmfp", "t_battery_cell", "input_of"],
     ]
     assert {e["reason"] for e in items[0]["evidence"]} == {"不直接采购硫酸锰"}
+
+
+def test_contracts_on_an_unlinked_product_name_propose_a_synonym(client: TestClient) -> None:
+    for i, region in enumerate(("500102", "510104")):
+        body = {"name": f"测试买家{i}", "region_code": region, "needs": [{"id": "n1", "product": "MSM-98晶体"}]}
+        assert client.put(f"/v1/enterprises/t-syn-{i}", json=body, headers=PORTAL).status_code == 201
+        event = _event(f"s{i}", buyer_id=f"t-syn-{i}", need_id="n1", supplier_id="seed-zy-mn", offer_id="o1")
+        assert client.post("/v1/feedback", json=event, headers=PORTAL).status_code == 201
+    items = client.get("/v1/graph-suggestions", headers=ANALYST).json()["items"]
+    assert [(s["kind"], s["source"], s["target"]) for s in items] == [("synonym", "MSM-98晶体", "t_manganese_sulfate")]
+    assert items[0]["buyers"] == 2 and "同义词" in items[0]["summary_zh"]

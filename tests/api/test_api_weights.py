@@ -196,3 +196,12 @@ def test_role_matrix(client: TestClient) -> None:
             else:
                 # fit on an empty log is a clear 422; everything else succeeds
                 assert status in ((422,) if "fit" in url else (200, 201)), (role, method, url, status)
+
+
+def test_a_versions_filters_apply_to_matches(client: TestClient) -> None:
+    body = {"name": "测试同县买家", "region_code": "520303", "needs": [{"id": "n1", "product": "硫酸锰"}]}
+    assert client.put("/v1/enterprises/t-same-county", json=body, headers=PORTAL).status_code == 201
+    assert "t-same-county" in {i["buyer"]["id"] for i in _buyers(client, "default")["items"]}
+    published = _publish(client, "cross", FREIGHT, "only cross-county pairs", filters={"cross_region_only": True})
+    assert published.json()["filters"]["cross_region_only"] is True
+    assert "t-same-county" not in {i["buyer"]["id"] for i in _buyers(client, "cross@1")["items"]}
