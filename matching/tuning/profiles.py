@@ -106,6 +106,19 @@ class ProfileStore:
         except NotFoundError as exc:
             raise NotFoundError("weight profile", spec) from exc  # name it as the caller wrote it
 
+    def params_note(self, name: str, version: int, engine_params: int) -> str | None:
+        """A warning when a version was made under other matching parameters than the engine runs."""
+        try:
+            pinned = self.get(name, version).params_version
+        except NotFoundError:
+            return None
+        if pinned == engine_params:
+            return None
+        return (
+            f"weight profile {name}@{version} was made under MatchParams v{pinned}; the engine runs "
+            f"v{engine_params}, so scores may differ from its preview (权重方案与当前匹配参数版本不一致)"
+        )
+
     def history(self, name: str) -> list[ProfileVersion]:
         """Every version of a profile, oldest first (the audit trail)."""
         with self.engine.connect() as conn:

@@ -205,3 +205,14 @@ def test_a_versions_filters_apply_to_matches(client: TestClient) -> None:
     published = _publish(client, "cross", FREIGHT, "only cross-county pairs", filters={"cross_region_only": True})
     assert published.json()["filters"]["cross_region_only"] is True
     assert "t-same-county" not in {i["buyer"]["id"] for i in _buyers(client, "cross@1")["items"]}
+
+
+def test_a_version_made_under_other_params_is_flagged(client: TestClient) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    engine_params = service.engine.params.version
+    service.profiles.publish(
+        "old", FREIGHT, None, reason="made before engine v2", author="admin:x", params_version=engine_params - 1
+    )
+    warnings = _buyers(client, "old@1")["warnings"]
+    assert any(f"MatchParams v{engine_params - 1}" in w for w in warnings), warnings
+    assert not any("MatchParams" in w for w in _buyers(client, "default")["warnings"])
