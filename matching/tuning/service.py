@@ -126,8 +126,10 @@ class TuningService:
         return draft
 
     def needs(self) -> list[tuple[str, str]]:
+        """Every indexed (enterprise, need), read from the need columns (no profile is parsed)."""
         engine = self.engine()
-        return [(eid, n.id) for eid, rec in engine.index.records.items() for n in rec.enterprise.needs]
+        ids = engine.index.needs.item_id
+        return [(eid, str(ids[r])) for eid, rec in engine.index.records.items() for r in rec.need_rows]
 
     def preview(
         self,
