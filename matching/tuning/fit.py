@@ -132,7 +132,7 @@ def fit_weights(
         cv_before.append(feedback_metrics(test_pools, w_now, k))
         cv_after.append(feedback_metrics(test_pools, w if w.sum() > 0 else w_now, k))
     return FitResult(
-        weights={c: round(float(v), 6) for c, v in zip(COMPONENTS, w_fit, strict=True)},
+        weights={c: float(v) for c, v in zip(COMPONENTS, w_fit, strict=True)},
         alpha=alpha,
         training_rows=len(y),
         judged_pairs=sum(len(p.judged()) for p in pools),
