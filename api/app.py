@@ -18,7 +18,17 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import chains, enterprise_writes, enterprises, health, imports, matching, regions
+from api.routers import (
+    chains,
+    enterprise_writes,
+    enterprises,
+    feedback,
+    health,
+    imports,
+    matching,
+    regions,
+    weights,
+)
 from matching import __version__
 from matching.service import ChainmatchService
 from matching.settings import Settings
@@ -30,7 +40,7 @@ DESCRIPTION = """
 Regional supply-chain matching for the Chengdu–Chongqing economic circle (成渝地区双城经济圈).
 
 Every `/v1` request carries an `X-API-Key` header. Roles: `portal` (read enterprises and matches, write
-enterprises), `analyst` (plus weight profiles and runs), `admin` (everything, including bulk import and
+enterprises, post feedback), `analyst` (plus weight profiles and runs), `admin` (everything, including bulk import and
 deletion). Errors are RFC 9457 `application/problem+json` with field-level details.
 
 中文：成渝地区双城经济圈产业链供需匹配服务。所有 `/v1` 请求须带 `X-API-Key`；错误按 RFC 9457 返回。
@@ -77,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "imports", "description": "Bulk import"},
             {"name": "regions", "description": "County-level regions"},
             {"name": "chains", "description": "Industrial chain graph"},
+            {"name": "weights", "description": "Weight profiles: versions, previews, evaluation, fitting"},
+            {"name": "feedback", "description": "Outcomes on proposed pairs and graph suggestions"},
             {"name": "operations", "description": "Health, readiness, metrics"},
         ],
     )
@@ -85,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, enterprise_writes, matching, imports, regions, chains):
+    for module in (enterprises, enterprise_writes, matching, imports, regions, chains, weights, feedback):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

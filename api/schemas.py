@@ -11,7 +11,7 @@ from matching.profiles import ID_PATTERN, Enterprise, Need, Offer
 from matching.results import MatchItem
 from matching.weights import MatchFilters
 
-WEIGHTS_PATTERN = r"^[A-Za-z0-9._-]{1,64}(:[0-9]{1,9})?$"
+WEIGHTS_PATTERN = r"^[A-Za-z0-9._-]{1,64}([@:][0-9]{1,9})?$"
 
 ENTERPRISE_EXAMPLE: dict[str, Any] = {
     "id": "zy-example-mn",
@@ -141,6 +141,9 @@ class ImportReport(BaseModel):
 class WeightsRef(BaseModel):
     name: str = Field(examples=["default"])
     version: int = Field(ge=1, examples=[1])
+    params_version: int | None = Field(
+        default=None, description="MatchParams version of the engine that scored the list", examples=[2]
+    )
 
 
 class MatchResponse(BaseModel):
@@ -197,7 +200,7 @@ class MatchRequest(BaseModel):
         default_factory=list, max_length=50, description="The asker's certifications (for an offer query)"
     )
     k: int = Field(default=10, ge=1, le=100)
-    weights: str | None = Field(default=None, pattern=WEIGHTS_PATTERN, description="name[:version]")
+    weights: str | None = Field(default=None, pattern=WEIGHTS_PATTERN, description="name or name@version")
     filters: MatchFilters | None = None
 
     @model_validator(mode="after")

@@ -9,10 +9,14 @@ from matching.commands.imports import import_file
 from matching.commands.params import params
 from matching.commands.seeds import seeds_app
 from matching.commands.serve import serve
+from matching.commands.weights import feedback_app, graph_app, weights_app
 
 app = typer.Typer(help="chainmatch: cross-region supply-chain matching for the Chengdu–Chongqing circle.",
                   no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
+app.add_typer(weights_app, name="weights")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(graph_app, name="graph")
 app.command("serve")(serve)
 app.command("import")(import_file)
 app.command("evaluate")(evaluate)

@@ -7,7 +7,6 @@ step with the other processes' writes through the store's change log.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,14 +27,14 @@ from matching.store import EnterpriseRepository, StoredEnterprise, create_db_eng
 from matching.store.db import unreachable
 from matching.store.repository import UpsertOutcome
 from matching.text_safety import unsafe_character
-from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
+from matching.tuning.profiles import ProfileStore
+from matching.weights import MatchFilters, WeightProfile
 
 if TYPE_CHECKING:
     from matching.engine import MatchEngine
 
 log = logging.getLogger("chainmatch.service")
 
-WEIGHTS_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9._-]{1,64})(?::(?P<version>[0-9]{1,9}))?$")
 SEEDED_KEY = "seeded_at"
 
 
@@ -66,6 +65,8 @@ class ChainmatchService:
         self.regions = regions
         self.policy = policy
         self.index = IndexSync(repository, graph, regions, policy, settings.sync_interval_s)
+        # latest-version lookups are cached as long as the change-log poll interval: same staleness bound
+        self.profiles = ProfileStore(repository.engine, latest_ttl_s=settings.sync_interval_s)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -248,16 +249,9 @@ class ChainmatchService:
 
     # -- matching ------------------------------------------------------------------------------
     def resolve_weights(self, spec: str | None) -> WeightProfile:
-        """A weight profile from ``name[:version]``; only ``default`` (version 1) exists for now."""
-        if spec is None or spec == "":
-            return DEFAULT_PROFILE
-        match = WEIGHTS_SPEC.match(spec)
-        if match is None:
-            raise InvalidInputError("bad weights", [FieldError("weights", "use name or name:version")])
-        name, version = match.group("name"), match.group("version")
-        if name == DEFAULT_PROFILE.name and (version is None or int(version) == DEFAULT_PROFILE.version):
-            return DEFAULT_PROFILE
-        raise NotFoundError("weight profile", spec)
+        """A stored weight profile from ``name``, ``name@version`` or ``name:version`` (default: latest
+        ``default``); see :class:`matching.tuning.ProfileStore`."""
+        return self.profiles.resolve(spec)
 
     def _engine(self) -> MatchEngine:
         if self.engine is None:

@@ -28,7 +28,7 @@ EnterpriseIdPath = Annotated[
 KQuery = Annotated[int, Query(ge=1, le=100, description="How many ranked items (max 100)")]
 WeightsQuery = Annotated[
     str | None,
-    Query(pattern=WEIGHTS_PATTERN, description="Weight profile name[:version]", examples=["default"]),
+    Query(pattern=WEIGHTS_PATTERN, description="Weight profile name or name@version", examples=["default"]),
 ]
 CrossRegionQuery = Annotated[
     bool | None, Query(description="Only pairs in different counties (overrides the profile's filter)")

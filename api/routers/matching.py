@@ -17,12 +17,19 @@ def match_response(request: Request, kind: str, result: MatchResult) -> MatchRes
     metrics = request.app.state.metrics
     metrics.matches.labels(kind).inc()
     metrics.match_items.labels(kind).inc(len(result.items))
+    service = request.app.state.service
+    engine = service.engine
+    name, version = str(result.weights.get("name")), int(result.weights.get("version", 1))
+    warnings = list(result.warnings)
+    note = None if engine is None else service.profiles.params_note(name, version, engine.params.version)
+    if note is not None:
+        warnings.append(note)
     return MatchResponse(
         items=result.items,
         weights=WeightsRef(
-            name=str(result.weights.get("name")), version=int(result.weights.get("version", 1))
+            name=name, version=version, params_version=None if engine is None else engine.params.version
         ),
-        warnings=list(result.warnings),
+        warnings=warnings,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData(
@@ -49,4 +49,39 @@ store_meta = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Weight profile versions are insert-only: a (name, version) row is never updated, and each row is the
+# audit entry of its publish (who, when, why).
+weight_profile_versions = Table(
+    "weight_profile_versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("weights", ProfileJSON, nullable=False),
+    Column("filters", ProfileJSON, nullable=False),
+    Column("params_version", Integer, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# One row per outcome event; the event id makes posting idempotent, ``body_hash`` detects a reused id.
+feedback_events = Table(
+    "feedback_events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("buyer_id", String(64), nullable=False),
+    Column("need_id", String(64), nullable=True),
+    Column("supplier_id", String(64), nullable=False),
+    Column("offer_id", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("value_cny", Float, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("body_hash", String(64), nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("seq", SeqType, nullable=False),
+    Index("ix_feedback_events_buyer_id", "buyer_id"),
+    Index("ix_feedback_events_seq", "seq"),
 )
