@@ -17,7 +17,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import chains, enterprises, health, imports, matching, regions
+from api.routers import chainmap, chains, enterprises, health, imports, matching, regions
 from matching import __version__
 from matching.service import ChainmatchService
 from matching.settings import Settings
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, matching, imports, regions, chains):
+    for module in (enterprises, matching, imports, regions, chains, chainmap):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

@@ -23,8 +23,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from matching.chains import Chain, ChainGraph
 from matching.chainmap.params import DEFAULT_MAP_PARAMS, MapParams
+from matching.chains import Chain, ChainGraph
 from matching.item_index import ItemColumns, ItemIndex
 
 

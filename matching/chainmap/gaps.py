@@ -7,8 +7,9 @@ is judged only when every in-circle viable offer states a capacity in the demand
 unknown and the node is no ``short`` gap. Gaps are ranked by the demand they would serve: firms with a posted
 need count 1, firms whose need is only inferred ``inferred_weight``; then by volume and node id.
 
-Each gap lists its best suppliers outside the circle as the engine ranks them for the gap's lead buyer (the
-firm with the largest posted volume, else the first posted need, else the first inferred one, by id).
+Each gap lists its best viable suppliers outside the circle (see :mod:`matching.chainmap.warnings` for
+"viable") in the order the engine ranks them for the gap's lead buyer (the firm with the largest posted
+volume, else the first posted need, else the first inferred one, by id).
 Recruitment targets gather those suppliers across a region's gaps, weighted by what each gap serves.
 """
 
@@ -81,7 +82,6 @@ def gaps(facts: ChainFacts, region_code: str | None = None, chain: str | None = 
     lead = dem.unique("node", keep="first", maintain_order=True).select("node", lead="slot")
     table = table.join(lead, on="node", maintain_order="left")
     suppliers = best_outside(facts, table["lead"].to_numpy(), table["node"].to_numpy(), p.suppliers_per_gap)
-    suppliers = suppliers.with_columns(node=table["node"].gather(suppliers["demand"]))
     dem_by = {k[0]: v for k, v in dem.partition_by("node", as_dict=True).items()}
     sup_by = {k[0]: v for k, v in suppliers.partition_by("node", as_dict=True).items()}
     items = [_gap_item(facts, g, dem_by.get(g["node"], dem.clear()), sup_by.get(g["node"], suppliers.clear()))
@@ -100,7 +100,10 @@ def best_outside(facts: ChainFacts, buyers: np.ndarray, nodes: np.ndarray, k: in
 
     ranked = rank_suppliers(index, node_demands(index, buyers, nodes), 3 * k, mask=outside,
                             block_size=facts.params.block_size)
-    # one line per firm (its best offer), as a recruiter reads the list
+    # only viable offers (the node or a kind of it), one line per firm (its best offer), in the engine's order
+    asked = pl.Series(np.asarray(nodes, dtype=np.int64)).gather(ranked["demand"])
+    ranked = ranked.with_columns(node=asked).join(
+        facts.viable.select("node", offer="row"), on=["node", "offer"], how="semi", maintain_order="left")
     ranked = (ranked.unique(["demand", "supplier"], keep="first", maintain_order=True)
               .group_by("demand", maintain_order=True).head(k)
               .with_columns(rank=pl.int_range(1, pl.len() + 1).over("demand").cast(pl.Int64)))

@@ -80,7 +80,7 @@ def rank_suppliers(
     total = len(demand)
     for start in range(0, total, block_size):
         sel = np.arange(start, min(start + block_size, total))
-        block = Side(**{f: _take(getattr(demand, f), sel) for f in Side.__dataclass_fields__})
+        block = Side(**{f: _take(getattr(demand, f), sel) for f in Side.__dataclass_fields__})  # type: ignore[arg-type]
         frames.append(_block(index, block, start, k, mask, weights, ent_rank))
         if progress is not None:
             progress(int(sel[-1]) + 1, total)

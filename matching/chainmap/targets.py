@@ -96,9 +96,10 @@ def targets(facts: ChainFacts, policy: Policy, region_code: str | None = None,
                       "the profiles carry no field for this metric")
         items.append({**base, "measurable": False, "measured": None, "reached": None, "reason": reason,
                       "summary_zh": f"{t.metric}：现有企业数据无法度量"})
-    table = pl.DataFrame([{k: v for k, v in it.items() if k not in ("source", "firms")} |
-                          {"source_doc": it["source"]["doc"], "firms": [f["enterprise_id"] for f in it.get("firms", [])]}
-                          for it in items],
+    flat = [{k: v for k, v in it.items() if k not in ("source", "firms")}
+            | {"source_doc": it["source"]["doc"], "firms": [f["enterprise_id"] for f in it.get("firms", [])]}
+            for it in items]
+    table = pl.DataFrame(flat,
                          schema={"id": pl.String, "region_code": pl.String, "area": pl.String, "metric": pl.String,
                                  "year": pl.Int64, "target": pl.Float64, "unit": pl.String, "comparator": pl.String,
                                  "cluster": pl.String, "measurable": pl.Boolean, "measured": pl.Int64,

@@ -8,14 +8,11 @@ requires one may have fewer viable suppliers than counted, never more warnings t
 
 Conditions, one warning row each (a need may carry several):
 
-============================  ===================================================  ========
-kind                          when                                                  severity
-============================  ===================================================  ========
-``import_dependent``          the profile marks the need import-dependent          high
-``single_supplier``           exactly one viable supplier                          high if it is outside the circle and the buyer inside, else medium
-``out_of_circle_only``        ≥ 2 viable suppliers, none in the circle (buyer in)  medium
-``one_county``                ≥ 2 viable suppliers, all in one county              low
-============================  ===================================================  ========
+* ``import_dependent`` — the profile marks the need import-dependent: **high**;
+* ``single_supplier`` — exactly one viable supplier: **high** when the buyer is in the circle and the supplier
+  outside it, else **medium**;
+* ``out_of_circle_only`` — two or more viable suppliers, none in the circle (buyer in it): **medium**;
+* ``one_county`` — two or more viable suppliers, all in one county: **low**.
 
 An inferred need's severity is one step lower (high → medium → low): the demand is the graph's inference. A
 need with no viable supplier at all is a gap, listed by :mod:`matching.chainmap.gaps`, not a warning.
