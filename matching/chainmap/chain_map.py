@@ -30,9 +30,9 @@ def chain_map(facts: ChainFacts, chain_id: str, region_code: str | None = None, 
     segment_of = {nid: seg for seg in SEGMENTS for nid in chain.segments.get(seg, ())}
     nodes = pl.Series([pos[n] for n in ids], dtype=pl.Int64)
     firms = facts.firms.select("slot", "enterprise_id", "name")
-    sup = (facts.supply.filter(pl.col("node").is_in(nodes) & in_region("region_code", region_code))
+    sup = (facts.supply.filter(pl.col("node").is_in(nodes.implode()) & in_region("region_code", region_code))
            .unique(["node", "slot"]).with_columns(role=pl.lit("supplies"), inferred=pl.lit(False)))
-    dem = (facts.demand.filter(pl.col("node").is_in(nodes) & in_region("region_code", region_code))
+    dem = (facts.demand.filter(pl.col("node").is_in(nodes.implode()) & in_region("region_code", region_code))
            .sort("inferred").unique(["node", "slot"], keep="first")
            .with_columns(role=pl.when(pl.col("inferred")).then(pl.lit("needs_inferred")).otherwise(pl.lit("needs"))))
     cols = ["node", "slot", "role", "region_code", "in_circle"]

@@ -30,7 +30,7 @@ def _demand_in_circle(facts: ChainFacts, region_code: str | None, chain: str | N
     dem = facts.demand.filter(pl.col("in_circle") & in_region("region_code", region_code))
     nodes = facts.chain_nodes(chain)
     if nodes is not None:
-        dem = dem.filter(pl.col("node").is_in(nodes))
+        dem = dem.filter(pl.col("node").is_in(nodes.implode()))
     return dem
 
 
@@ -186,7 +186,8 @@ def recruitment_targets(facts: ChainFacts, region_code: str | None = None, chain
     ranked = sorted(by_firm.values(), key=lambda t: (-t["value"], -t["best_score"], t["enterprise_id"]))
     if limit is not None:
         ranked = ranked[:limit]
-    where = region_code or "成渝地区双城经济圈"
+    region = facts.index.regions.get(region_code) if region_code else None
+    where = str(getattr(region, "name", region_code)) if region_code else "成渝地区双城经济圈"
     items: list[dict[str, Any]] = []
     for i, t in enumerate(ranked, start=1):
         served = sorted(t.pop("firms_served"))

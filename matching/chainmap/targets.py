@@ -68,9 +68,8 @@ def _scope(facts: ChainFacts, t: Target) -> pl.DataFrame:
 
 def targets(facts: ChainFacts, policy: Policy, region_code: str | None = None,
             progress: ProgressFn | None = None) -> Report:
-    """Every target (optionally those recorded under ``region_code``'s county, city or province)."""
-    chosen = [t for t in policy.targets if region_code is None
-              or t.region_code.startswith(_prefix(region_code)) or region_code.startswith(_prefix(t.region_code))]
+    """Every target, or those recorded for places within ``region_code`` (a county, city or province)."""
+    chosen = [t for t in policy.targets if region_code is None or t.region_code.startswith(_prefix(region_code))]
     supplying: pl.DataFrame | None = None
     items: list[dict[str, Any]] = []
     for t in chosen:

@@ -35,7 +35,7 @@ def warning_table(facts: ChainFacts, region_code: str | None = None, chain: str 
     dem = facts.demand.filter(in_region("region_code", region_code))
     nodes = facts.chain_nodes(chain)
     if nodes is not None:
-        dem = dem.filter(pl.col("node").is_in(nodes))
+        dem = dem.filter(pl.col("node").is_in(nodes.implode()))
     pairs = facts.viable.select("node", "slot", "region_code", "in_circle").unique(["node", "slot"])
     stats = pairs.group_by("node").agg(
         n=pl.len(), n_circle=pl.col("in_circle").sum(), n_counties=pl.col("region_code").n_unique(),
