@@ -2,7 +2,8 @@
 targets and target counts are worked out by hand in the tests.
 
 Circle counties: 500102 涪陵, 500117 合川, 510104 成都锦江. Outside: 520303 遵义汇川, 520322 桐梓, 320585 太仓,
-430102 长沙芙蓉, 530102 昆明五华. Products (real graph nodes): 氨纶 is made from PTMEG, MDI, 乙二胺, DMAC …; 磷酸锰铁锂 from 硫酸锰 ….
+430102 长沙芙蓉, 530102 昆明五华. Products (real graph nodes): 氨纶 is made from PTMEG, MDI, 乙二胺,
+DMAC …; 磷酸锰铁锂 from 硫酸锰 ….
 """
 
 from __future__ import annotations
