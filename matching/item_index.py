@@ -202,7 +202,8 @@ class ItemIndex:
         self.ent_lon.extend(np.array(lons))
         self.ent_circle.extend(np.array(circle, dtype=np.bool_))
         self.ent_standing.extend(np.array(standing, dtype=np.float32))
-        self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), -1))
+        words = self.relations.node_chains.shape[1]  # explicit: an empty batch cannot infer the width
+        self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), words))
         split = len(new_offers)
         offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split])
         need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:])
