@@ -29,6 +29,10 @@ FormatQuery = Annotated[str | None, Query(pattern=r"^(json|csv|xlsx)$", descript
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=400)]
 _DESCRIPTION = "JSON page; with format=csv|xlsx the whole report as a file."
+_CONTENT: dict[str, Any] = {"application/json": {"schema": {"type": "object"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                            cm.MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}
+_OK: dict[int | str, dict[str, Any]] = {200: {"description": _DESCRIPTION, "content": _CONTENT}}
 
 
 def _facts(request: Request, service: ChainmatchService) -> ChainFacts:
@@ -72,11 +76,11 @@ def _format(request: Request, fmt: str | None) -> cm.Format:
 
 def _respond(request: Request, report: cm.Report, fmt: str | None, limit: int, cursor: str | None) -> Response:
     chosen = _format(request, fmt)
+    after = decode_cursor(cursor)  # a malformed cursor is a 422 whatever the format
     if chosen != "json":
         name = f"{report.kind}.{chosen}"
         return Response(cm.render(report, chosen), media_type=cm.MEDIA_TYPES[chosen],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    after = decode_cursor(cursor)
     start = int(after) if after and after.isdigit() else 0
     page = report.items[start:start + limit]
     more = start + limit < len(report.items)
@@ -86,7 +90,7 @@ def _respond(request: Request, report: cm.Report, fmt: str | None, limit: int, c
 
 
 @router.get("/chains/{chain_id}/map", summary="A chain's nodes with the firms that supply and need them",
-            responses={**NOT_FOUND, 200: {"description": _DESCRIPTION}})
+            responses={**NOT_FOUND, **_OK})
 def chain_map(request: Request, chain_id: ChainPath, service: ServiceDep, _key: PortalKey,
               region_code: RegionQuery = None, firms_limit: Annotated[int, Query(ge=0, le=1000)] = 50,
               format: FormatQuery = None, limit: LimitQuery = MAX_LIMIT, cursor: CursorQuery = None) -> Response:
@@ -100,7 +104,7 @@ def chain_map(request: Request, chain_id: ChainPath, service: ServiceDep, _key: 
 
 
 @router.get("/chains/{chain_id}/gaps", summary="A chain's gaps (填空卡位)",
-            responses={**NOT_FOUND, 200: {"description": _DESCRIPTION}})
+            responses={**NOT_FOUND, **_OK})
 def chain_gaps(request: Request, chain_id: ChainPath, service: ServiceDep, _key: PortalKey,
                region_code: RegionQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
                cursor: CursorQuery = None) -> Response:
@@ -112,7 +116,7 @@ def chain_gaps(request: Request, chain_id: ChainPath, service: ServiceDep, _key:
     return _respond(request, report, format, limit, cursor)
 
 
-@router.get("/gaps", summary="Gaps (填空卡位) over every chain", responses={200: {"description": _DESCRIPTION}})
+@router.get("/gaps", summary="Gaps (填空卡位) over every chain", responses=_OK)
 def all_gaps(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
              chain: ChainQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
              cursor: CursorQuery = None) -> Response:
@@ -123,7 +127,7 @@ def all_gaps(request: Request, service: ServiceDep, _key: PortalKey, region_code
 
 
 @router.get("/recruitment-targets", summary="Recruitment targets (招商图谱)",
-            responses={200: {"description": _DESCRIPTION}})
+            responses=_OK)
 def recruitment_targets(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
                         chain: ChainQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
                         cursor: CursorQuery = None) -> Response:
@@ -134,7 +138,7 @@ def recruitment_targets(request: Request, service: ServiceDep, _key: PortalKey, 
     return _respond(request, report, format, limit, cursor)
 
 
-@router.get("/warnings", summary="Supply-chain warnings (供应链预警)", responses={200: {"description": _DESCRIPTION}})
+@router.get("/warnings", summary="Supply-chain warnings (供应链预警)", responses=_OK)
 def supply_warnings(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
                     chain: ChainQuery = None,
                     severity: Annotated[str | None, Query(pattern=r"^(high|medium|low)$")] = None,
@@ -147,7 +151,7 @@ def supply_warnings(request: Request, service: ServiceDep, _key: PortalKey, regi
     return _respond(request, report, format, limit, cursor)
 
 
-@router.get("/targets", summary="Plan targets against the data", responses={200: {"description": _DESCRIPTION}})
+@router.get("/targets", summary="Plan targets against the data", responses=_OK)
 def plan_targets(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
                  format: FormatQuery = None, limit: LimitQuery = MAX_LIMIT, cursor: CursorQuery = None) -> Response:
     """Every recorded plan target; measurable ones with the measured figure, the others with the reason they
