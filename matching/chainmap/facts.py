@@ -121,7 +121,8 @@ def _firms(index: ItemIndex) -> pl.DataFrame:
         "in_circle": index.ent_circle.view[slots],
         "tags": [list(tags.get(int(s), ())) for s in slots],
         "park": [parks.get(int(s), "") for s in slots],
-    }, schema_overrides={"region_code": pl.String, "tags": pl.List(pl.String)})
+    }, schema={"slot": pl.Int64, "enterprise_id": pl.String, "name": pl.String, "region_code": pl.String,
+               "in_circle": pl.Boolean, "tags": pl.List(pl.String), "park": pl.String})
 
 
 def _links(cols: ItemColumns, kind: str) -> pl.DataFrame:

@@ -85,3 +85,11 @@ def test_chainmap_bad_input_is_a_problem(loaded: TestClient) -> None:
     assert "format" in error_fields(problem(loaded.get("/v1/targets?format=pdf", headers=PORTAL), 422))
     problem(loaded.get("/v1/chains/no_such_chain/map", headers=PORTAL), 404)
     problem(loaded.get("/v1/gaps"), 401)
+
+
+def test_a_write_reaches_the_gaps(loaded: TestClient) -> None:
+    assert "manganese_sulfate" in {g["node_id"] for g in _json(loaded, "/v1/gaps?limit=200")["items"]}
+    body = {"name": "涪陵锰盐", "region_code": "500102",
+            "offers": [{"id": "o1", "product": "硫酸锰", "capacity": {"value": 3, "unit": "万吨/年"}}]}
+    assert loaded.put("/v1/enterprises/fl-mn", json=body, headers=ADMIN).status_code == 201
+    assert "manganese_sulfate" not in {g["node_id"] for g in _json(loaded, "/v1/gaps?limit=200")["items"]}

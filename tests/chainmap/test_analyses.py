@@ -139,3 +139,14 @@ def test_a_write_changes_the_gaps(engine: MatchEngine) -> None:
     facts = cm.build_facts(fresh.index)
     assert "manganese_sulfate" not in {g["node_id"] for g in cm.gaps(facts).items}
     assert not [w for w in cm.warnings(facts).items if w["node_id"] == "manganese_sulfate"]
+
+
+def test_an_empty_index_gives_empty_reports_and_every_target(engine: MatchEngine) -> None:
+    empty = MatchEngine.build(engine.index.graph, engine.index.regions, engine.index.policy, [])
+    facts = cm.build_facts(empty.index)
+    assert cm.gaps(facts).items == [] and cm.warnings(facts).items == []
+    assert cm.recruitment_targets(facts, "500102").items == []
+    plan = cm.targets(facts, Policy.load())
+    assert len(plan.items) == len(Policy.load().targets) and plan.meta["measurable"] == 22
+    assert all(t["measured"] in (0, None) for t in plan.items)
+    assert cm.render(cm.warnings(facts), "csv").decode("utf-8-sig").startswith("severity,kind")
