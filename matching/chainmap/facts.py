@@ -17,7 +17,8 @@ it already posts a need for or viably supplies itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -44,6 +45,8 @@ class ChainFacts:
     demand: pl.DataFrame
     viable: pl.DataFrame
     base_units: dict[int, str]
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Results derived from these facts alone (e.g. the firms supplying the circle), kept while they live."""
 
     @property
     def graph(self) -> ChainGraph:

@@ -46,7 +46,10 @@ _REACHED = {">": lambda m, v: m > v, ">=": lambda m, v: m >= v, "=": lambda m, v
 
 
 def supplying_firms(facts: ChainFacts, progress: ProgressFn | None = None) -> pl.DataFrame:
-    """Firms supplying the circle (see the module docstring): ``slot, matches, best_score``."""
+    """Firms supplying the circle (see the module docstring): ``slot, matches, best_score`` (memoised)."""
+    cached = facts.memo.get("supplying")
+    if isinstance(cached, pl.DataFrame):
+        return cached
     p = facts.params
     buyers = facts.firms.filter(pl.col("in_circle"))["slot"].to_numpy()
     demand = firm_demands(facts.index, buyers)
@@ -55,7 +58,9 @@ def supplying_firms(facts: ChainFacts, progress: ProgressFn | None = None) -> pl
     buyer = pl.Series(demand.slot.astype(np.int64)).gather(ranked["demand"])
     ranked = ranked.with_columns(buyer=buyer).filter(pl.col("score") >= p.supplier_min_score)
     ranked = ranked.filter(pl.Series(code[ranked["supplier"].to_numpy()] != code[ranked["buyer"].to_numpy()]))
-    return ranked.group_by(slot="supplier").agg(matches=pl.len(), best_score=pl.col("score").max())
+    out = ranked.group_by(slot="supplier").agg(matches=pl.len(), best_score=pl.col("score").max()).sort("slot")
+    facts.memo["supplying"] = out
+    return out
 
 
 def _scope(facts: ChainFacts, t: Target) -> pl.DataFrame:
