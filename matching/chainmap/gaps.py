@@ -72,6 +72,7 @@ def gaps(facts: ChainFacts, region_code: str | None = None, chain: str | None = 
     """Ranked gaps with the firms needing each node and its best suppliers outside the circle."""
     p = facts.params
     table = gap_table(facts, region_code, chain)
+    total = table.height
     if limit is not None:
         table = table.head(limit)
     dem = _demand_in_circle(facts, region_code, chain).join(table.select("node"), on="node")
@@ -87,7 +88,7 @@ def gaps(facts: ChainFacts, region_code: str | None = None, chain: str | None = 
     items = [_gap_item(facts, g, dem_by.get(g["node"], dem.clear()), sup_by.get(g["node"], suppliers.clear()))
              for g in table.iter_rows(named=True)]
     return Report("gaps", items, _gap_rows(items), params=p.model_dump(),
-                  meta={"region_code": region_code, "chain": chain, "total": len(items)})
+                  meta={"region_code": region_code, "chain": chain, "total": total})
 
 
 def best_outside(facts: ChainFacts, buyers: np.ndarray, nodes: np.ndarray, k: int) -> pl.DataFrame:
@@ -184,6 +185,7 @@ def recruitment_targets(facts: ChainFacts, region_code: str | None = None, chain
                               "offer_id": s["offer_id"], "score": s["score"], "rank": s["rank"]})
             t["firms_served"] |= {n["enterprise_id"] for n in gap["needing"]}
     ranked = sorted(by_firm.values(), key=lambda t: (-t["value"], -t["best_score"], t["enterprise_id"]))
+    total = len(ranked)
     if limit is not None:
         ranked = ranked[:limit]
     region = facts.index.regions.get(region_code) if region_code else None
@@ -205,4 +207,4 @@ def recruitment_targets(facts: ChainFacts, region_code: str | None = None, chain
                 "value": pl.Float64, "best_score": pl.Float64, "gaps": pl.List(pl.String),
                 "firms_served": pl.List(pl.String), "reason_zh": pl.String})
     return Report("recruitment_targets", items, table, params=report.params,
-                  meta={"region_code": region_code, "chain": chain, "total": len(items)})
+                  meta={"region_code": region_code, "chain": chain, "total": total})

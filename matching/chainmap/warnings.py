@@ -86,6 +86,7 @@ def warnings(facts: ChainFacts, region_code: str | None = None, chain: str | Non
     t = t.join(firms.select(lone_supplier="slot", lone_id="enterprise_id", lone_name="name"),
                on="lone_supplier", how="left")
     t = t.sort(["severity_rank", "inferred", "enterprise_id", "node_id", "kind", "item_id"], nulls_last=True)
+    total = t.height
     if limit is not None:
         t = t.head(limit)
     graph = facts.graph
@@ -97,7 +98,7 @@ def warnings(facts: ChainFacts, region_code: str | None = None, chain: str | Non
         "node_id": pl.String, "node_name": pl.String, "viable_suppliers": pl.Int64,
         "viable_in_circle": pl.Int64, "supplier_counties": pl.Int64, "reason_zh": pl.String})
     return Report("warnings", items, table, params=facts.params.model_dump(),
-                  meta={"region_code": region_code, "chain": chain, "severity": severity, "total": len(items)})
+                  meta={"region_code": region_code, "chain": chain, "severity": severity, "total": total})
 
 
 def _item(r: dict[str, object], via: str | None) -> dict[str, object]:

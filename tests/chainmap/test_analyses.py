@@ -73,6 +73,8 @@ def test_warnings_are_exactly_the_fragile_needs(facts: ChainFacts) -> None:
         ("single_supplier", "fl-spandex", "dmac", "medium"),  # inferred: one step lower
         ("single_supplier", "hc-spandex", "dmac", "medium"),
     }
+    limited = cm.warnings(facts, limit=2)
+    assert len(limited.items) == 2 and limited.meta["total"] == 7
     high = cm.warnings(facts, severity="high")
     assert {w["kind"] for w in high.items} == {"single_supplier", "import_dependent"}
     assert all("reason_zh" in w and w["reason"] for w in high.items)
