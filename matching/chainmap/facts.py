@@ -3,8 +3,8 @@
 Everything is computed from the index's arrays with sparse products and polars joins, never per firm:
 
 * ``firms`` — one row per live enterprise slot: id, name, county code, province, circle membership.
-* ``supply`` — one row per (live offer, head node) link: the firm offers that node.
-* ``demand`` — one row per demand on a node: each head link of a posted need (``inferred`` false), and each
+* ``supply`` — one row per (live offer, strongest head node) link: the firm offers that node.
+* ``demand`` — one row per demand on a node: the strongest head links of a posted need (``inferred`` false), and each
   input a firm is inferred to buy because it makes a product the graph says the input goes into.
 * ``viable`` — one row per (demand node, offer) where the offer can answer demand at that node: its product is
   the node or a kind of it (relation ≥ ``viable_relation``) and confidently linked (``viable_link_confidence``).
@@ -129,7 +129,10 @@ def _firms(index: ItemIndex) -> pl.DataFrame:
 
 
 def _links(cols: ItemColumns, kind: str) -> pl.DataFrame:
-    """One row per (live item, head link): ``slot, row, item_id, node, conf, qty, dim``."""
+    """One row per (live item, strongest head link): ``slot, row, item_id, node, conf, qty, dim``.
+
+    Only an item's strongest links count (ties all do: "仪表板、保险杠" asks for both): a weaker one is a category
+    fallback or an alternative (线束 beside 汽车线束), and counting it would count the same need twice."""
     n = len(cols)
     rows = np.flatnonzero(cols.alive.view[:n])
     heads = cols.head_nodes.view[rows]
@@ -145,7 +148,7 @@ def _links(cols: ItemColumns, kind: str) -> pl.DataFrame:
         "conf": confs[r_idx, c_idx].astype(np.float64),
         "qty": cols.qty.view[item_rows],
         "dim": cols.qty_dim.view[item_rows].astype(np.int64),
-    }).with_columns(pl.col("qty").fill_nan(None))
+    }).with_columns(pl.col("qty").fill_nan(None)).filter(pl.col("conf") == pl.col("conf").max().over("row"))
 
 
 def _import_flags(index: ItemIndex) -> pl.DataFrame:

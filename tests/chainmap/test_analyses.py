@@ -152,3 +152,17 @@ def test_an_empty_index_gives_empty_reports_and_every_target(engine: MatchEngine
     assert len(plan.items) == len(Policy.load().targets) and plan.meta["measurable"] == 22
     assert all(t["measured"] in (0, None) for t in plan.items)
     assert cm.render(cm.warnings(facts), "csv").decode("utf-8-sig").startswith("severity,kind")
+
+
+def test_a_need_counts_on_its_strongest_links_only(engine: MatchEngine) -> None:
+    from tests.chainmap.conftest import ent
+
+    # "线束" narrowed by "整车线束" links 汽车线束 (1.0) and keeps the category 线束 as a fallback (0.6)
+    one = MatchEngine.build(engine.index.graph, engine.index.regions, engine.index.policy, [
+        ent("cq-car", "500117", needs=[{"id": "n1", "product": "线束", "description": "整车线束"}])])
+    heads = {lk.node_id: lk.confidence for lk in one.links_of("cq-car", "n1", "need").head}
+    assert heads["auto_wire_harness"] > heads["wire_harness"]
+    facts = cm.build_facts(one.index)
+    explicit = facts.demand.filter(~pl.col("inferred")).join(facts.node_frame(), on="node")
+    assert explicit["node_id"].to_list() == ["auto_wire_harness"]
+    assert [g["node_id"] for g in cm.gaps(facts).items] == ["auto_wire_harness"]
