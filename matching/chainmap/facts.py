@@ -94,11 +94,12 @@ def in_region(column: str, region_code: str | None) -> pl.Expr:
 
 def build_facts(index: ItemIndex, params: MapParams = DEFAULT_MAP_PARAMS) -> ChainFacts:
     """The firm, supply, demand and viable-supply tables of the index as it is now."""
-    firms = _firms(index)
+    tags, parks, flagged = _profile_fields(index)
+    firms = _firms(index, tags, parks)
     supply = _links(index.offers, "offer")
     viable = _viable(index, params)
     explicit = _links(index.needs, "need").with_columns(inferred=pl.lit(False), via=pl.lit(-1, dtype=pl.Int64))
-    explicit = explicit.join(_import_flags(index), on=["slot", "item_id"], how="left").with_columns(
+    explicit = explicit.join(_import_flags(flagged), on=["slot", "item_id"], how="left").with_columns(
         pl.col("import_dependent").fill_null(False))
     implied = _inferred(index, explicit, viable)
     demand = pl.concat([explicit, implied], how="diagonal_relaxed")
@@ -110,19 +111,31 @@ def build_facts(index: ItemIndex, params: MapParams = DEFAULT_MAP_PARAMS) -> Cha
     return ChainFacts(index, params, firms, supply, demand, viable, units)
 
 
-def _firms(index: ItemIndex) -> pl.DataFrame:
+def _profile_fields(index: ItemIndex) -> tuple[dict[int, list[str]], dict[int, str], list[tuple[int, str]]]:
+    """Tags, park and import-dependent need ids per slot: the fields no index column holds, read in one pass
+    over the profiles (one profile access per firm)."""
+    tags: dict[int, list[str]] = {}
+    parks: dict[int, str] = {}
+    flagged: list[tuple[int, str]] = []
+    for rec in index.records.values():
+        e = rec.enterprise
+        tags[rec.slot] = list(e.tags)
+        parks[rec.slot] = e.park or ""
+        flagged += [(rec.slot, n.id) for n in e.needs if n.import_dependent]
+    return tags, parks, flagged
+
+
+def _firms(index: ItemIndex, tags: dict[int, list[str]], parks: dict[int, str]) -> pl.DataFrame:
     n = len(index.ent_id)
     slots = np.flatnonzero(index.ent_alive.view[:n])
     codes = index.ent_code.view[slots]
-    tags = {rec.slot: tuple(rec.enterprise.tags) for rec in index.records.values()}
-    parks = {rec.slot: rec.enterprise.park or "" for rec in index.records.values()}
     return pl.DataFrame({
         "slot": slots.astype(np.int64),
         "enterprise_id": [index.ent_id[s] for s in slots],
         "name": [index.ent_name[s] for s in slots],
         "region_code": [str(c) if c >= 0 else None for c in codes.tolist()],
         "in_circle": index.ent_circle.view[slots],
-        "tags": [list(tags.get(int(s), ())) for s in slots],
+        "tags": [tags.get(int(s), []) for s in slots],
         "park": [parks.get(int(s), "") for s in slots],
     }, schema={"slot": pl.Int64, "enterprise_id": pl.String, "name": pl.String, "region_code": pl.String,
                "in_circle": pl.Boolean, "tags": pl.List(pl.String), "park": pl.String})
@@ -151,9 +164,7 @@ def _links(cols: ItemColumns, kind: str) -> pl.DataFrame:
     }).with_columns(pl.col("qty").fill_nan(None)).filter(pl.col("conf") == pl.col("conf").max().over("row"))
 
 
-def _import_flags(index: ItemIndex) -> pl.DataFrame:
-    flagged = [(rec.slot, n.id) for rec in index.records.values() for n in rec.enterprise.needs
-               if n.import_dependent]
+def _import_flags(flagged: list[tuple[int, str]]) -> pl.DataFrame:
     return pl.DataFrame({"slot": [s for s, _ in flagged], "item_id": [i for _, i in flagged],
                          "import_dependent": [True] * len(flagged)},
                         schema={"slot": pl.Int64, "item_id": pl.String, "import_dependent": pl.Boolean})
