@@ -28,6 +28,8 @@ ChainQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", descripti
 FormatQuery = Annotated[str | None, Query(pattern=r"^(json|csv|xlsx)$", description="json (default), csv or xlsx")]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=400)]
+ShareQuery = Annotated[float | None, Query(
+    ge=0.01, le=1, description="Coverage below this share of in-circle demand is a gap (default 0.5)")]
 _DESCRIPTION = "JSON page; with format=csv|xlsx the whole report as a file."
 _CONTENT: dict[str, Any] = {"application/json": {"schema": {"type": "object"}},
                             "text/csv": {"schema": {"type": "string"}},
@@ -106,35 +108,36 @@ def chain_map(request: Request, chain_id: ChainPath, service: ServiceDep, _key: 
 @router.get("/chains/{chain_id}/gaps", summary="A chain's gaps (填空卡位)",
             responses={**NOT_FOUND, **_OK})
 def chain_gaps(request: Request, chain_id: ChainPath, service: ServiceDep, _key: PortalKey,
-               region_code: RegionQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
-               cursor: CursorQuery = None) -> Response:
+               region_code: RegionQuery = None, coverage_share: ShareQuery = None, format: FormatQuery = None,
+               limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None) -> Response:
     """Gaps among the chain's nodes, ranked by the demand they would serve. 中文：产业链缺链环节（填空卡位）。"""
     _check(service, region_code, None)
     if chain_id not in service.graph.chains:
         raise ProblemError(404, f"chain {chain_id!r} not found", slug="not-found", title="Not found")
-    report = cm.gaps(_facts(request, service), region_code, chain_id)
+    report = cm.gaps(_facts(request, service), region_code, chain_id, coverage_share=coverage_share)
     return _respond(request, report, format, limit, cursor)
 
 
 @router.get("/gaps", summary="Gaps (填空卡位) over every chain", responses=_OK)
 def all_gaps(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
-             chain: ChainQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
-             cursor: CursorQuery = None) -> Response:
+             chain: ChainQuery = None, coverage_share: ShareQuery = None, format: FormatQuery = None,
+             limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None) -> Response:
     """Nodes the circle's firms need with no (or too little) in-circle supply, each with its buyers, volumes
     and best out-of-circle suppliers. `region_code` keeps demand located there. 中文：补链清单。"""
     _check(service, region_code, chain)
-    return _respond(request, cm.gaps(_facts(request, service), region_code, chain), format, limit, cursor)
+    report = cm.gaps(_facts(request, service), region_code, chain, coverage_share=coverage_share)
+    return _respond(request, report, format, limit, cursor)
 
 
 @router.get("/recruitment-targets", summary="Recruitment targets (招商图谱)",
             responses=_OK)
 def recruitment_targets(request: Request, service: ServiceDep, _key: PortalKey, region_code: RegionQuery = None,
-                        chain: ChainQuery = None, format: FormatQuery = None, limit: LimitQuery = DEFAULT_LIMIT,
-                        cursor: CursorQuery = None) -> Response:
+                        chain: ChainQuery = None, coverage_share: ShareQuery = None, format: FormatQuery = None,
+                        limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None) -> Response:
     """Out-of-circle firms whose offers fill the region's gaps, ranked, with the reason for each.
     中文：招商目标：可补本地区缺链环节的圈外企业及理由。"""
     _check(service, region_code, chain)
-    report = cm.recruitment_targets(_facts(request, service), region_code, chain)
+    report = cm.recruitment_targets(_facts(request, service), region_code, chain, coverage_share=coverage_share)
     return _respond(request, report, format, limit, cursor)
 
 

@@ -34,9 +34,11 @@ def _demand_in_circle(facts: ChainFacts, region_code: str | None, chain: str | N
     return dem
 
 
-def gap_table(facts: ChainFacts, region_code: str | None = None, chain: str | None = None) -> pl.DataFrame:
+def gap_table(facts: ChainFacts, region_code: str | None = None, chain: str | None = None,
+              coverage_share: float | None = None) -> pl.DataFrame:
     """One row per gap node: kind, firm counts, weight, volumes and coverage (no suppliers yet), ranked."""
     p = facts.params
+    share = p.coverage_share if coverage_share is None else coverage_share
     dem = _demand_in_circle(facts, region_code, chain)
     per_node = dem.group_by("node").agg(
         explicit_firms=pl.col("slot").filter(~pl.col("inferred")).n_unique(),
@@ -59,7 +61,7 @@ def gap_table(facts: ChainFacts, region_code: str | None = None, chain: str | No
                        .then(pl.col("supply_volume") / pl.col("demand_volume")).otherwise(None))
     t = t.with_columns(gap=pl.when(pl.col("circle_suppliers") == 0).then(pl.lit("missing"))
                        .when(pl.col("coverage").is_not_null() & ~pl.col("capacity_unknown")
-                             & (pl.col("coverage") < p.coverage_share)).then(pl.lit("short"))
+                             & (pl.col("coverage") < share)).then(pl.lit("short"))
                        .otherwise(None))
     t = t.filter(pl.col("gap").is_not_null()).with_columns(
         weight=pl.col("explicit_firms") + p.inferred_weight * pl.col("inferred_firms"))
@@ -68,10 +70,11 @@ def gap_table(facts: ChainFacts, region_code: str | None = None, chain: str | No
 
 
 def gaps(facts: ChainFacts, region_code: str | None = None, chain: str | None = None,
-         limit: int | None = None) -> Report:
-    """Ranked gaps with the firms needing each node and its best suppliers outside the circle."""
-    p = facts.params
-    table = gap_table(facts, region_code, chain)
+         limit: int | None = None, coverage_share: float | None = None) -> Report:
+    """Ranked gaps with the firms needing each node and its best suppliers outside the circle;
+    ``coverage_share`` overrides the parameter of the same name for this report."""
+    p = facts.params if coverage_share is None else facts.params.model_copy(update={"coverage_share": coverage_share})
+    table = gap_table(facts, region_code, chain, p.coverage_share)
     total = table.height
     if limit is not None:
         table = table.head(limit)
@@ -85,7 +88,8 @@ def gaps(facts: ChainFacts, region_code: str | None = None, chain: str | None = 
     suppliers = best_outside(facts, table["lead"].to_numpy(), table["node"].to_numpy(), p.suppliers_per_gap)
     dem_by = {k[0]: v for k, v in dem.partition_by("node", as_dict=True).items()}
     sup_by = {k[0]: v for k, v in suppliers.partition_by("node", as_dict=True).items()}
-    items = [_gap_item(facts, g, dem_by.get(g["node"], dem.clear()), sup_by.get(g["node"], suppliers.clear()))
+    items = [_gap_item(facts, p.coverage_share, g, dem_by.get(g["node"], dem.clear()),
+                       sup_by.get(g["node"], suppliers.clear()))
              for g in table.iter_rows(named=True)]
     return Report("gaps", items, _gap_rows(items), params=p.model_dump(),
                   meta={"region_code": region_code, "chain": chain, "total": total})
@@ -119,7 +123,8 @@ def _unit(facts: ChainFacts, dim: int | None) -> str | None:
     return None if dim is None or dim < 0 else facts.base_units.get(dim)
 
 
-def _gap_item(facts: ChainFacts, g: dict[str, Any], dem: pl.DataFrame, suppliers: pl.DataFrame) -> dict[str, Any]:
+def _gap_item(facts: ChainFacts, share: float, g: dict[str, Any], dem: pl.DataFrame,
+              suppliers: pl.DataFrame) -> dict[str, Any]:
     graph = facts.graph
     ids = facts.node_ids
     node_id = g["node_id"]
@@ -139,7 +144,7 @@ def _gap_item(facts: ChainFacts, g: dict[str, Any], dem: pl.DataFrame, suppliers
     ]
     name = graph.nodes[node_id].name
     why = ("圈内无可供企业" if g["gap"] == "missing"
-           else f"圈内产能仅覆盖需求的{g['coverage'] * 100:.0f}%（低于{facts.params.coverage_share * 100:.0f}%）")
+           else f"圈内产能仅覆盖需求的{g['coverage'] * 100:.0f}%（低于{share * 100:.0f}%）")
     summary = (f"{name}：圈内{g['explicit_firms']}家企业明确需求、{g['inferred_firms']}家推断需求，{why}；"
                + (f"圈外可供首选{best[0]['name']}（{best[0]['region_code']}）。" if best else "圈外亦未找到可供企业。"))
     return {
@@ -170,9 +175,9 @@ def _gap_rows(items: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 def recruitment_targets(facts: ChainFacts, region_code: str | None = None, chain: str | None = None,
-                        limit: int | None = None) -> Report:
+                        limit: int | None = None, coverage_share: float | None = None) -> Report:
     """Out-of-circle firms ranked by the gap demand of ``region_code`` they would serve (Σ weight × score)."""
-    report = gaps(facts, region_code, chain)
+    report = gaps(facts, region_code, chain, coverage_share=coverage_share)
     by_firm: dict[str, dict[str, Any]] = {}
     for gap in report.items:
         for s in gap["suppliers_outside"]:

@@ -28,6 +28,8 @@ ChainOpt = Annotated[str | None, typer.Option("--chain", help="Only this chain's
 FormatOpt = Annotated[str, typer.Option("--format", help="table (default), json, csv or xlsx")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout)")]
 Limit = Annotated[int | None, typer.Option(min=1, help="At most this many entries")]
+Share = Annotated[float | None, typer.Option(min=0.01, max=1.0,
+                                             help="Coverage below this share of demand is a gap (default 0.5)")]
 
 
 @contextmanager
@@ -92,21 +94,22 @@ def map_command(
     _emit(report, fmt, output, ["node_id", "node_name", "role", "enterprise_id", "name", "region_code", "in_circle"])
 
 
-def gaps_command(region: Region = None, chain: ChainOpt = None, limit: Limit = None, fmt: FormatOpt = "table",
-                 output: Output = None, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def gaps_command(region: Region = None, chain: ChainOpt = None, limit: Limit = None, coverage_share: Share = None,
+                 fmt: FormatOpt = "table", output: Output = None, data_dir: DataDir = None,
+                 database_url: DatabaseUrl = None) -> None:
     """Gaps (填空卡位): nodes the circle needs with no or too little in-circle supply. 中文：补链清单。"""
     with _facts(data_dir, database_url) as (_, facts):
-        report = cm.gaps(facts, region, chain, limit)
+        report = cm.gaps(facts, region, chain, limit, coverage_share)
     _emit(report, fmt, output, ["rank", "node_name", "gap", "weight", "explicit_firms", "inferred_firms",
                                 "coverage", "needing", "suppliers_outside"])
 
 
 def recruitment_command(region: Region = None, chain: ChainOpt = None, limit: Limit = None,
-                        fmt: FormatOpt = "table", output: Output = None, data_dir: DataDir = None,
-                        database_url: DatabaseUrl = None) -> None:
+                        coverage_share: Share = None, fmt: FormatOpt = "table", output: Output = None,
+                        data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Recruitment targets (招商图谱): out-of-circle firms that fill the region's gaps. 中文：招商目标。"""
     with _facts(data_dir, database_url) as (_, facts):
-        report = cm.recruitment_targets(facts, region, chain, limit)
+        report = cm.recruitment_targets(facts, region, chain, limit, coverage_share)
     _emit(report, fmt, output, ["rank", "enterprise_id", "name", "region_code", "value", "reason_zh"])
 
 

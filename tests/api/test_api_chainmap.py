@@ -42,6 +42,8 @@ def test_chainmap_endpoints_json(loaded: TestClient) -> None:
     assert {g["node_id"] for g in gaps["items"]} >= {"manganese_sulfate", "dmac"}
     mn = next(g for g in gaps["items"] if g["node_id"] == "manganese_sulfate")
     assert [s["enterprise_id"] for s in mn["suppliers_outside"]] == ["zy-mn", "hn-mn"]
+    strict = _json(loaded, "/v1/gaps?region_code=500102&coverage_share=0.2&limit=200")
+    assert "ptmeg" not in {g["node_id"] for g in strict["items"]} and strict["params"]["coverage_share"] == 0.2
     paged = _json(loaded, "/v1/gaps?limit=2")
     assert len(paged["items"]) == 2 and paged["next_cursor"]
     rest = _json(loaded, f"/v1/gaps?limit=200&cursor={paged['next_cursor']}")
@@ -83,6 +85,7 @@ def test_chainmap_bad_input_is_a_problem(loaded: TestClient) -> None:
     assert error_fields(body) == {"region_code", "chain"}
     assert "severity" in error_fields(problem(loaded.get("/v1/warnings?severity=dire", headers=PORTAL), 422))
     assert "format" in error_fields(problem(loaded.get("/v1/targets?format=pdf", headers=PORTAL), 422))
+    assert "coverage_share" in error_fields(problem(loaded.get("/v1/gaps?coverage_share=2", headers=PORTAL), 422))
     problem(loaded.get("/v1/chains/no_such_chain/map", headers=PORTAL), 404)
     problem(loaded.get("/v1/gaps"), 401)
 

@@ -166,3 +166,11 @@ def test_a_need_counts_on_its_strongest_links_only(engine: MatchEngine) -> None:
     explicit = facts.demand.filter(~pl.col("inferred")).join(facts.node_frame(), on="node")
     assert explicit["node_id"].to_list() == ["auto_wire_harness"]
     assert [g["node_id"] for g in cm.gaps(facts).items] == ["auto_wire_harness"]
+
+
+def test_coverage_share_is_a_parameter(facts: ChainFacts) -> None:
+    # PTMEG: 1,000 t/a in the circle for 5,000 t/a posted: 20 % coverage
+    assert "ptmeg" not in {g["node_id"] for g in cm.gaps(facts, coverage_share=0.2).items}
+    report = cm.gaps(facts, coverage_share=0.25)
+    assert _gap(report, "ptmeg")["gap"] == "short" and report.params["coverage_share"] == 0.25
+    assert "25%" in str(_gap(report, "ptmeg")["summary_zh"])
