@@ -28,6 +28,9 @@ from matching.chainmap.params import DEFAULT_MAP_PARAMS, MapParams
 from matching.chains import Chain, ChainGraph
 from matching.item_index import ItemColumns, ItemIndex
 
+REQ_SEP = "\x1f"
+"""Joins a need's required certification keys into its ``req`` column ("" when it requires none)."""
+
 
 def chain_node_ids(chain: Chain) -> list[str]:
     """A chain's nodes: its segments' nodes, then the nodes its file defines (as ``/v1/chains/{id}`` lists)."""
@@ -101,7 +104,10 @@ def build_facts(index: ItemIndex, params: MapParams = DEFAULT_MAP_PARAMS) -> Cha
     explicit = _links(index.needs, "need").with_columns(inferred=pl.lit(False), via=pl.lit(-1, dtype=pl.Int64))
     explicit = explicit.join(_import_flags(flagged), on=["slot", "item_id"], how="left").with_columns(
         pl.col("import_dependent").fill_null(False))
-    implied = _inferred(index, explicit, viable)
+    required = index.needs.required.view
+    explicit = explicit.with_columns(req=pl.Series(
+        [REQ_SEP.join(sorted(required[r] or ())) for r in explicit["row"].to_list()], dtype=pl.String))
+    implied = _inferred(index, explicit, viable).with_columns(req=pl.lit(""))
     demand = pl.concat([explicit, implied], how="diagonal_relaxed")
     circle = firms.select("slot", "region_code", "in_circle")
     supply = supply.join(circle, on="slot")

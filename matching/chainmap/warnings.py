@@ -1,10 +1,10 @@
 """Supply-chain warnings (供应链预警) on needs, posted or inferred.
 
 A **viable supplier** of a need is another firm with a live offer whose product is the needed node or a kind of
-it (engine relation ≥ ``viable_relation``: same node or specialisation) and is confidently linked to it (link
-confidence ≥ ``viable_link_confidence``). Those are the suppliers the engine ranks with a full product match;
-distance, capacity and standing only order them. Required certifications are not checked here (a need that
-requires one may have fewer viable suppliers than counted, never more warnings than shown).
+it (engine relation ≥ ``viable_relation``: same node or specialisation), confidently linked to it (link
+confidence ≥ ``viable_link_confidence``), and holding every certification the need requires (the engine's hard
+filter). Those are the suppliers the engine ranks with a full product match; distance, capacity and standing
+only order them.
 
 Conditions, one warning row each (a need may carry several):
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from matching.chainmap.facts import ChainFacts, in_region
+from matching.chainmap.facts import REQ_SEP, ChainFacts, in_region
 from matching.chainmap.report import Report
 
 SEVERITIES = ("high", "medium", "low")
@@ -36,26 +36,27 @@ def warning_table(facts: ChainFacts, region_code: str | None = None, chain: str 
     nodes = facts.chain_nodes(chain)
     if nodes is not None:
         dem = dem.filter(pl.col("node").is_in(nodes.implode()))
-    pairs = facts.viable.select("node", "slot", "region_code", "in_circle").unique(["node", "slot"])
-    stats = pairs.group_by("node").agg(
+    pairs = _pairs(facts, dem)
+    key = ["node", "req"]
+    stats = pairs.group_by(key).agg(
         n=pl.len(), n_circle=pl.col("in_circle").sum(), n_counties=pl.col("region_code").n_unique(),
         county=pl.col("region_code").min(), only=pl.col("slot").min())
-    county_n = pairs.group_by("node", "region_code").agg(county_firms=pl.len())
-    own = pairs.select("node", "slot", own_circle="in_circle", own_region="region_code")
-    d = (dem.join(stats, on="node", how="left").join(own, on=["node", "slot"], how="left")
+    county_n = pairs.group_by(*key, "region_code").agg(county_firms=pl.len())
+    own = pairs.select(*key, "slot", own_circle="in_circle", own_region="region_code")
+    d = (dem.join(stats, on=key, how="left").join(own, on=[*key, "slot"], how="left")
          .join(county_n.rename({"region_code": "own_region", "county_firms": "own_county_firms"}),
-               on=["node", "own_region"], how="left"))
+               on=[*key, "own_region"], how="left"))
     is_own = pl.col("own_region").is_not_null() | pl.col("own_circle").is_not_null()
     d = d.with_columns(pl.col("n", "n_circle", "n_counties").fill_null(0)).with_columns(
         viable=pl.col("n") - is_own.cast(pl.Int64),
         viable_circle=pl.col("n_circle") - (is_own & pl.col("own_circle").fill_null(False)).cast(pl.Int64),
         counties=pl.col("n_counties") - (is_own & (pl.col("own_county_firms") == 1)).cast(pl.Int64),
     )
-    # the single remaining supplier when the buyer is one of two (rare): found by a join on the pairs
-    single = (d.filter(pl.col("viable") == 1).select("node", "slot").unique()
-              .join(pairs.select("node", other="slot", other_circle="in_circle", other_region="region_code"),
-                    on="node").filter(pl.col("other") != pl.col("slot")))
-    d = d.join(single, on=["node", "slot"], how="left")
+    # the one supplier left when a need has a single viable supplier (the buyer itself excluded)
+    single = (d.filter(pl.col("viable") == 1).select(*key, "slot").unique()
+              .join(pairs.select(*key, other="slot", other_circle="in_circle", other_region="region_code"),
+                    on=key).filter(pl.col("other") != pl.col("slot")))
+    d = d.join(single, on=[*key, "slot"], how="left")
     rows = [
         d.filter(pl.col("import_dependent")).with_columns(kind=pl.lit("import_dependent"), severity=pl.lit("high")),
         d.filter(pl.col("viable") == 1).with_columns(
@@ -71,6 +72,20 @@ def warning_table(facts: ChainFacts, region_code: str | None = None, chain: str 
     out = out.with_columns(severity=pl.when(pl.col("inferred")).then(
         pl.col("severity").replace_strict(_LOWER, return_dtype=pl.String)).otherwise(pl.col("severity")))
     return out.with_columns(severity_rank=pl.col("severity").replace_strict(_RANK, return_dtype=pl.Int64))
+
+
+def _pairs(facts: ChainFacts, dem: pl.DataFrame) -> pl.DataFrame:
+    """Viable (node, req, supplier) pairs: every supplier of a node for ``req`` "" (no certification asked),
+    and for each set of required certifications among ``dem`` only the suppliers holding all of them (the
+    engine's certification filter). The subset test runs on those few pairs only."""
+    pairs = facts.viable.select("node", "slot", "region_code", "in_circle").unique(["node", "slot"])
+    keyed = dem.filter(pl.col("req") != "").select("node", "req").unique().join(pairs, on="node")
+    certs = facts.index.ent_certs.view
+    holds = [frozenset(r.split(REQ_SEP)) <= (certs[s] or frozenset())
+             for r, s in zip(keyed["req"].to_list(), keyed["slot"].to_list(), strict=True)]
+    keyed = keyed.filter(pl.Series(holds, dtype=pl.Boolean))
+    cols = ["node", "req", "slot", "region_code", "in_circle"]
+    return pl.concat([pairs.with_columns(req=pl.lit("")).select(cols), keyed.select(cols)])
 
 
 def warnings(facts: ChainFacts, region_code: str | None = None, chain: str | None = None,

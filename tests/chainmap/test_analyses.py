@@ -174,3 +174,20 @@ def test_coverage_share_is_a_parameter(facts: ChainFacts) -> None:
     report = cm.gaps(facts, coverage_share=0.25)
     assert _gap(report, "ptmeg")["gap"] == "short" and report.params["coverage_share"] == 0.25
     assert "25%" in str(_gap(report, "ptmeg")["summary_zh"])
+
+
+def test_a_supplier_without_a_required_certification_is_not_viable(engine: MatchEngine) -> None:
+    from tests.chainmap.conftest import ent
+
+    firms = [
+        ent("cq-oem", "500117", needs=[{"id": "n1", "product": "驱动电机", "required_certifications": ["IATF 16949"]},
+                                       {"id": "n2", "product": "驱动电机"}]),
+        ent("zy-motor-a", "520303", [("o1", "驱动电机", None)], certifications=["IATF16949"]),
+        ent("zy-motor-b", "520302", [("o1", "驱动电机", None)]),
+    ]
+    small = MatchEngine.build(engine.index.graph, engine.index.regions, engine.index.policy, firms)
+    got = {(w["need_id"], w["kind"], w["viable_suppliers"]) for w in cm.warnings(cm.build_facts(small.index)).items}
+    # n1 requires IATF 16949: only zy-motor-a holds it, as the engine's filter would keep; n2 has both
+    assert got == {("n1", "single_supplier", 1), ("n2", "out_of_circle_only", 2)}
+    listed = {i.supplier.id for i in small.suppliers_for("cq-oem", "n1", k=10).items}
+    assert listed == {"zy-motor-a"}
