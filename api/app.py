@@ -19,6 +19,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import (
+    chainmap,
     chains,
     enterprise_writes,
     enterprises,
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, enterprise_writes, matching, imports, regions, chains, weights, feedback):
+    for module in (enterprises, enterprise_writes, matching, imports, regions, chains, chainmap, weights,
+                   feedback):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

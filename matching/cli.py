@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from matching.commands.chainmap import (
+    gaps_command,
+    map_command,
+    recruitment_command,
+    targets_command,
+    warnings_command,
+)
 from matching.commands.evaluate import evaluate
 from matching.commands.imports import import_file
 from matching.commands.params import params
@@ -21,3 +28,8 @@ app.command("serve")(serve)
 app.command("import")(import_file)
 app.command("evaluate")(evaluate)
 app.command("params")(params)
+app.command("map")(map_command)
+app.command("gaps")(gaps_command)
+app.command("recruitment")(recruitment_command)
+app.command("warnings")(warnings_command)
+app.command("targets")(targets_command)

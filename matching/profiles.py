@@ -60,6 +60,10 @@ class Need(BaseModel):
     required_certifications: list[Annotated[SafeName, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=20
     )
+    import_dependent: bool = Field(
+        default=False,
+        description="The buyer depends on imports for this input (进口依赖, e.g. 低α锡合金, PX): always warned",
+    )
 
 
 def _unique_ids(items: list[Offer] | list[Need], what: str) -> None:
