@@ -51,10 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
-    service = ChainmatchService.open(settings)
+    service = ChainmatchService.open(settings, build_index=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the index builds in the background: /healthz answers at once, matching answers 503 until ready
+        service.index.start_build()
         task = asyncio.create_task(_poll_changes(service, settings.sync_interval_s))
         try:
             yield
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    log.info("app ready", extra={"enterprises": service.index_size(), "keys": len(keyring)})
+    log.info("app created; index builds at start-up", extra={"keys": len(keyring)})
     return app
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from api.context import current_request_id
-from matching.errors import ChainmatchError, ConflictError, InvalidInputError, NotFoundError
+from matching.errors import ChainmatchError, ConflictError, InvalidInputError, NotFoundError, UnavailableError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:chainmatch:problem:"
@@ -204,6 +204,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         if isinstance(exc, ConflictError):
             return problem_response(409, str(exc), slug="conflict", title="Conflict", instance=path)
+        if isinstance(exc, UnavailableError):
+            return problem_response(
+                503,
+                str(exc),
+                slug="unavailable",
+                title="Service Unavailable",
+                instance=path,
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
         log.error("unmapped domain error", extra={"error": type(exc).__name__})
         return problem_response(500, "internal error", instance=path)
 

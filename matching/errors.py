@@ -36,3 +36,11 @@ class InvalidInputError(ChainmatchError):
 
 class ConflictError(ChainmatchError):
     """The request conflicts with stored state (e.g. a weight-profile version that exists)."""
+
+
+class UnavailableError(ChainmatchError):
+    """A part the request needs is not ready yet (e.g. the matching index is still building); retry later."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

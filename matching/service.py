@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matching.chains import ChainGraph, load_graph
-from matching.errors import FieldError, InvalidInputError, NotFoundError
+from matching.errors import FieldError, InvalidInputError, NotFoundError, UnavailableError
 from matching.imports import Format, ImportPlan, RowError, plan_import
 from matching.index_sync import IndexSync
 from matching.profiles import Enterprise, Need, Offer
@@ -190,6 +190,7 @@ class ChainmatchService:
         if chain is not None:
             if chain not in self.graph.chains:
                 raise NotFoundError("chain", chain)
+            self._engine()
             self.sync()
             ids = self.index.enterprises_on(chain)
         rows = self.repository.page(region_code=region_code, ids=ids, q=q, after=after, limit=limit + 1)
@@ -248,7 +249,7 @@ class ChainmatchService:
 
     def _engine(self) -> MatchEngine:
         if self.engine is None:
-            raise RuntimeError("the matching index is not built")
+            raise UnavailableError("index building: the matching index is not ready yet (索引构建中), retry shortly")
         return self.engine
 
     def suppliers_for(
@@ -307,12 +308,24 @@ class ChainmatchService:
         )
 
     def readiness(self) -> dict[str, Any]:
-        """Checks for ``/readyz``: database reachable, index built; raises when the database is down."""
-        self.repository.ping()
+        """Checks for ``/readyz``; raises when the database is down.
+
+        ``store_seq`` is the store's last change, ``index_seq`` the last one this worker's index applied, and
+        ``lag`` their difference (while building, the whole store). ``ready`` is false while the index is
+        not built or trails by more than ``ready_max_lag`` changes.
+        """
+        store_seq = self.repository.max_seq()
+        index_seq = self.index_seq if self.index_ready else 0
+        lag = max(0, store_seq - index_seq)
+        state = "ok" if self.index_ready else "failed" if self.index.build_error else "building"
         return {
+            "ready": self.index_ready and lag <= self.settings.ready_max_lag,
             "database": "ok",
-            "index": "ok" if self.index_ready else "building",
-            "index_seq": self.index_seq,
+            "index": state,
+            "store_seq": store_seq,
+            "index_seq": index_seq,
+            "lag": lag,
+            "max_lag": self.settings.ready_max_lag,
             "enterprises": self.index_size(),
         }
 
