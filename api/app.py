@@ -17,8 +17,9 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import chains, enterprises, health, imports, matching, regions
+from api.routers import chains, enterprises, health, import_jobs, imports, matching, regions
 from matching import __version__
+from matching.import_jobs import ImportJobRunner, ImportJobStore
 from matching.service import ChainmatchService
 from matching.settings import Settings
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
     service = ChainmatchService.open(settings, build_index=False)
+    jobs = ImportJobRunner(service, ImportJobStore(service.repository.engine, settings.import_job_stale_s))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            jobs.shutdown()
             service.close()
 
     app = FastAPI(
@@ -84,9 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     app.state.keyring = keyring
+    app.state.import_jobs = jobs
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, matching, imports, regions, chains):
+    for module in (enterprises, matching, imports, import_jobs, regions, chains):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,14 @@ class ImportOutcome:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+ImportProgress = Callable[[str, int, int], None]
+"""``progress(phase, done, total)`` for :meth:`ChainmatchService.import_bytes`."""
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
 
 
 class ChainmatchService:
@@ -205,8 +213,16 @@ class ChainmatchService:
         content_type: str | None = None,
         fmt: Format | None = None,
         dry_run: bool = False,
+        progress: ImportProgress | None = None,
     ) -> ImportOutcome:
-        """Parse and store an upload; rows of profiles that fail to store are reported as rejected."""
+        """Parse and store an upload; rows of profiles that fail to store are reported as rejected.
+
+        The store write is one transaction and the index applies the whole import as one batch. A dry run
+        stores nothing and lists which ids it would create, update or leave unchanged. ``progress(phase,
+        done, total)`` is told ``parsing``, ``storing`` (enterprises written so far), ``indexing``.
+        """
+        report = progress or _no_progress
+        report("parsing", 0, 0)
         plan = plan_import(
             data,
             filename=filename,
@@ -216,12 +232,21 @@ class ChainmatchService:
             max_rows=self.settings.max_import_rows,
         )
         outcome = ImportOutcome(plan)
-        if dry_run or not plan.enterprises:
+        planned = [p.enterprise for p in plan.enterprises]
+        total = len(planned)
+        if dry_run:
+            for eid, what in self.repository.classify(planned).items():
+                getattr(outcome, what).append(eid)
+            report("storing", total, total)
             return outcome
-        results = self.repository.upsert_many([p.enterprise for p in plan.enterprises])
-        self.index.apply_many(
-            [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed], []
-        )  # the whole import is one index write
+        if not planned:
+            return outcome
+        report("storing", 0, total)
+        results = self.repository.upsert_many(planned, on_progress=lambda done: report("storing", done, total))
+        changed = [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed]
+        report("indexing", 0, len(changed))
+        self.index.apply_many(changed, [])  # the whole import is one index write
+        report("indexing", len(changed), len(changed))
         for result in results:
             stored = result.stored
             bucket = (
