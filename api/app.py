@@ -37,11 +37,13 @@ deletion). Errors are RFC 9457 `application/problem+json` with field-level detai
 """
 
 
-async def _poll_changes(service: ChainmatchService, interval: float) -> None:
-    """Apply other workers' writes to this worker's index every ``interval`` seconds."""
+async def _poll_changes(service: ChainmatchService, metrics: Metrics, interval: float) -> None:
+    """Apply other workers' writes to this worker's index every ``interval`` seconds; refresh the gauges."""
     while True:
         try:
             await anyio.to_thread.run_sync(service.sync)
+            metrics.index_size.set(service.index_size())
+            metrics.index_seq.set(service.index_seq)
         except Exception:
             log.exception("change-log poll failed")
         await asyncio.sleep(interval)
@@ -54,12 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keyring = build_keyring(settings)
     service = ChainmatchService.open(settings, build_index=False)
     jobs = ImportJobRunner(service, ImportJobStore(service.repository.engine, settings.import_job_stale_s))
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # the index builds in the background: /healthz answers at once, matching answers 503 until ready
         service.index.start_build()
-        task = asyncio.create_task(_poll_changes(service, settings.sync_interval_s))
+        task = asyncio.create_task(_poll_changes(service, metrics, settings.sync_interval_s))
         try:
             yield
         finally:
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             jobs.shutdown()
+            metrics.close()
             service.close()
 
     app = FastAPI(
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.keyring = keyring
     app.state.import_jobs = jobs
-    app.state.metrics = metrics = Metrics()
+    app.state.metrics = metrics
 
     for module in (enterprises, matching, imports, import_jobs, regions, chains):
         app.include_router(module.router, responses=COMMON_ERRORS)

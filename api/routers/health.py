@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ServiceDep
@@ -60,4 +60,4 @@ def metrics(request: Request, service: ServiceDep) -> Response:
     m = request.app.state.metrics
     m.index_size.set(service.index_size())
     m.index_seq.set(service.index_seq)
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(m.render(), media_type=CONTENT_TYPE_LATEST)

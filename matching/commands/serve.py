@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -48,13 +52,42 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # the app logs one JSON line per request, with its request id
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
+    with metrics_dir(enabled=workers > 1):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # the app logs one JSON line per request, with its request id
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+        )
+
+
+@contextmanager
+def metrics_dir(*, enabled: bool) -> Iterator[None]:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for this server's workers, so ``/metrics`` sums all of them.
+
+    Only with several workers: they are spawned after the variable is set, which multiprocess mode needs.
+    A directory the operator set is emptied of stale sample files first (prometheus_client requires a clean
+    directory per run); one made here is removed when the server stops.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not enabled:
+        yield
+        return
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="chainmatch-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(made, ignore_errors=True)
