@@ -45,7 +45,12 @@ def main() -> None:
         job_id = response.json()["id"]
         last_phase = None
         while True:
-            job = admin.get(f"/v1/imports/{job_id}").json()
+            try:  # a fresh connection each time: a busy server may have closed an idle keep-alive one
+                job = httpx.get(f"{server.base}/v1/imports/{job_id}", headers={"X-API-Key": ADMIN_KEY},
+                                timeout=120).json()  # fmt: skip
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
             if job["phase"] != last_phase:
                 last_phase = job["phase"]
                 print(f"  {time.perf_counter() - started:7.1f} s  {job['status']} {job['phase']} "
