@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,3 +144,6 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        log = self.data_dir / "server.log"
+        if log.exists():  # the data dir is usually temporary: keep the last server log for a look
+            shutil.copy(log, Path(tempfile.gettempdir()) / "chainmatch-bench-server.log")

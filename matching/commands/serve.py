@@ -28,6 +28,9 @@ def serve(
         str | None,
         typer.Option(help="SQLAlchemy URL (env CHAINMATCH_DATABASE_URL; default SQLite in the data dir)"),
     ] = None,
+    worker_healthcheck_s: Annotated[
+        int, typer.Option(min=1, help="With --workers > 1: restart a worker silent for this many seconds")
+    ] = 60,
 ) -> None:
     """Serve the REST API (uvicorn, app factory ``api.app:create_app``).
 
@@ -62,6 +65,9 @@ def serve(
             access_log=False,  # the app logs one JSON line per request, with its request id
             proxy_headers=True,
             timeout_graceful_shutdown=10,
+            # uvicorn kills a worker that misses a 5 s health ping; a bulk import or index build can hold the
+            # GIL that long on a busy machine, and the kill lost the job (measured with --workers 2)
+            timeout_worker_healthcheck=worker_healthcheck_s,
         )
 
 
