@@ -25,12 +25,14 @@ from api.routers import (
     enterprises,
     feedback,
     health,
+    import_jobs,
     imports,
     matching,
     regions,
     weights,
 )
 from matching import __version__
+from matching.import_jobs import ImportJobRunner, ImportJobStore
 from matching.service import ChainmatchService
 from matching.settings import Settings
 
@@ -48,11 +50,13 @@ deletion). Errors are RFC 9457 `application/problem+json` with field-level detai
 """
 
 
-async def _poll_changes(service: ChainmatchService, interval: float) -> None:
-    """Apply other workers' writes to this worker's index every ``interval`` seconds."""
+async def _poll_changes(service: ChainmatchService, metrics: Metrics, interval: float) -> None:
+    """Apply other workers' writes to this worker's index every ``interval`` seconds; refresh the gauges."""
     while True:
         try:
             await anyio.to_thread.run_sync(service.sync)
+            metrics.index_size.set(service.index_size())
+            metrics.index_seq.set(service.index_seq)
         except Exception:
             log.exception("change-log poll failed")
         await asyncio.sleep(interval)
@@ -63,17 +67,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
-    service = ChainmatchService.open(settings)
+    service = ChainmatchService.open(settings, build_index=False)
+    jobs = ImportJobRunner(service, ImportJobStore(service.repository.engine, settings.import_job_stale_s))
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_poll_changes(service, settings.sync_interval_s))
+        # the index builds in the background: /healthz answers at once, matching answers 503 until ready
+        service.index.start_build()
+        task = asyncio.create_task(_poll_changes(service, metrics, settings.sync_interval_s))
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            jobs.shutdown()
+            metrics.close()
             service.close()
 
     app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
@@ -96,10 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     app.state.keyring = keyring
-    app.state.metrics = metrics = Metrics()
+    app.state.import_jobs = jobs
+    app.state.metrics = metrics
 
-    for module in (enterprises, enterprise_writes, matching, imports, regions, chains, chainmap, weights,
-                   feedback):
+    for module in (enterprises, enterprise_writes, matching, imports, import_jobs, regions, chains, chainmap,
+                   weights, feedback):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)
@@ -114,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    log.info("app ready", extra={"enterprises": service.index_size(), "keys": len(keyring)})
+    log.info("app created; index builds at start-up", extra={"keys": len(keyring)})
     return app
 
 

@@ -20,6 +20,7 @@ from matching.errors import (
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
+    UnavailableError,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -239,6 +240,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         if isinstance(exc, ConflictError):
             return problem_response(409, str(exc), slug="conflict", title="Conflict", instance=path)
+        if isinstance(exc, UnavailableError):
+            return problem_response(
+                503,
+                str(exc),
+                slug="unavailable",
+                title="Service Unavailable",
+                instance=path,
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
         log.error("unmapped domain error", extra={"error": type(exc).__name__})
         return problem_response(500, "internal error", instance=path)
 

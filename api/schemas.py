@@ -274,8 +274,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
+    """The store's last change sequence, the index's, and the lag between them (changes not yet matchable)."""
+
     status: Literal["ready"] = "ready"
     database: str
     index: str
-    index_seq: int
+    store_seq: int = Field(ge=0)
+    index_seq: int = Field(ge=0)
+    lag: int = Field(ge=0)
+    max_lag: int = Field(ge=0, description="Largest lag still reported ready (CHAINMATCH_READY_MAX_LAG)")
     enterprises: int

@@ -62,3 +62,11 @@ class PreconditionFailedError(ChainmatchError):
         super().__init__(f"enterprise {enterprise_id!r} expected {what} but it is {now}")
         self.expected = expected
         self.current = current
+
+
+class UnavailableError(ChainmatchError):
+    """A part the request needs is not ready yet (e.g. the matching index is still building); retry later."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

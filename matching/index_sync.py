@@ -19,11 +19,13 @@ from matching.errors import NotFoundError
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
 from matching.store import EnterpriseRepository
+from matching.store.repository import Change
 
 if TYPE_CHECKING:
     from matching.engine import MatchEngine
 
 log = logging.getLogger("chainmatch.service")
+MAX_SYNC_BATCH = 200_000  # changes applied per engine batch; bounds the memory of one catch-up
 
 
 @dataclass
@@ -50,6 +52,26 @@ class IndexSync:
         self._sync_lock = threading.Lock()
         self.state = SyncState()
         self.chains_of: dict[str, frozenset[str]] = {}
+        self.build_error: str | None = None
+        self._builder: threading.Thread | None = None
+
+    def start_build(self) -> threading.Thread:
+        """Build the engine in a background thread (the server answers ``/healthz`` meanwhile)."""
+        self.build_error = None
+        self._builder = threading.Thread(target=self._build_logged, name="chainmatch-index-build", daemon=True)
+        self._builder.start()
+        return self._builder
+
+    def _build_logged(self) -> None:
+        try:
+            self.build()
+        except Exception as exc:  # reported by readiness; the process stays up for /healthz and logs
+            log.exception("index build failed")
+            self.build_error = type(exc).__name__
+
+    @property
+    def building(self) -> bool:
+        return self._builder is not None and self._builder.is_alive()
 
     def build(self) -> None:
         """(Re)build the engine from everything stored."""
@@ -76,6 +98,8 @@ class IndexSync:
         """Apply changes other processes wrote; returns how many entries were applied.
 
         Without ``force`` this is a no-op when the log was checked less than ``sync_interval_s`` ago.
+        Pending changes are read in full (up to :data:`MAX_SYNC_BATCH`) and applied as one engine batch, so
+        another worker's bulk import reaches this index as one ``upsert_many``, not one per log page.
         """
         if self.engine is None:
             return 0
@@ -86,24 +110,47 @@ class IndexSync:
         try:
             checked = time.monotonic()
             applied = 0
-            changes = self.repository.changes_since(self.state.seq)
-            while changes:
+            while True:
+                changes = self._pending_changes()
+                if not changes:
+                    break
                 applied += len(changes)
-                ids = list(dict.fromkeys(c.enterprise_id for c in changes))
-                current = self.repository.get_many(ids)
-                latest_delete = {c.enterprise_id: c.seq for c in changes if c.op == "delete"}
-                updates = [(eid, current[eid].enterprise, current[eid].seq) for eid in ids if eid in current]
-                deletes = [(eid, latest_delete.get(eid, changes[-1].seq)) for eid in ids if eid not in current]
-                self.apply_many(updates, deletes)
+                self._apply_changes(changes)
                 self.state.seq = changes[-1].seq
-                changes = self.repository.changes_since(self.state.seq)
             self.state.checked_at = checked
             return applied
         finally:
             self._sync_lock.release()
 
+    def _pending_changes(self) -> list[Change]:
+        changes: list[Change] = []
+        page = self.repository.changes_since(self.state.seq)
+        while page:
+            changes.extend(page)
+            if len(changes) >= MAX_SYNC_BATCH:
+                break
+            page = self.repository.changes_since(page[-1].seq)
+        return changes
+
+    def _apply_changes(self, changes: list[Change]) -> None:
+        latest = {c.enterprise_id: c.seq for c in changes}
+        # this worker's own writes are already applied: only fetch what the index has not seen
+        ids = [eid for eid, seq in latest.items() if seq > self.state.applied.get(eid, 0)]
+        if not ids:
+            return
+        current = self.repository.get_many(ids)
+        updates = [(eid, current[eid].enterprise, current[eid].seq) for eid in ids if eid in current]
+        deletes = [(eid, latest[eid]) for eid in ids if eid not in current]
+        self.apply_many(updates, deletes)
+
     def apply_many(self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]]) -> None:
-        """Apply store versions newer than the index's as one batch (a bulk import is one index write)."""
+        """Apply store versions newer than the index's as one batch (a bulk import is one index write).
+
+        Before the engine is built this does nothing: the build started from an earlier change sequence, so
+        the change-log poll applies these writes once it has finished.
+        """
+        if self.engine is None:
+            return
         with self.lock:
             engine = self.engine
             if engine is None:

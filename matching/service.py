@@ -7,7 +7,7 @@ step with the other processes' writes through the store's change log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import OperationalError
 
 from matching.chains import ChainGraph, load_graph
-from matching.errors import FieldError, InvalidInputError, NotFoundError
+from matching.errors import FieldError, InvalidInputError, NotFoundError, UnavailableError
 from matching.imports import Format, ImportPlan, RowError, plan_import
 from matching.index_sync import IndexSync
 from matching.profiles import Enterprise, Need, Offer
@@ -46,6 +46,14 @@ class ImportOutcome:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+ImportProgress = Callable[[str, int, int], None]
+"""``progress(phase, done, total)`` for :meth:`ChainmatchService.import_bytes`."""
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
 
 
 class ChainmatchService:
@@ -204,6 +212,7 @@ class ChainmatchService:
         if chain is not None:
             if chain not in self.graph.chains:
                 raise NotFoundError("chain", chain)
+            self._engine()
             self.sync()
             ids = self.index.enterprises_on(chain)
         rows = self.repository.page(region_code=region_code, ids=ids, q=q, after=after, limit=limit + 1)
@@ -218,8 +227,16 @@ class ChainmatchService:
         content_type: str | None = None,
         fmt: Format | None = None,
         dry_run: bool = False,
+        progress: ImportProgress | None = None,
     ) -> ImportOutcome:
-        """Parse and store an upload; rows of profiles that fail to store are reported as rejected."""
+        """Parse and store an upload; rows of profiles that fail to store are reported as rejected.
+
+        The store write is one transaction and the index applies the whole import as one batch. A dry run
+        stores nothing and lists which ids it would create, update or leave unchanged. ``progress(phase,
+        done, total)`` is told ``parsing``, ``storing`` (enterprises written so far), ``indexing``.
+        """
+        report = progress or _no_progress
+        report("parsing", 0, 0)
         plan = plan_import(
             data,
             filename=filename,
@@ -229,12 +246,21 @@ class ChainmatchService:
             max_rows=self.settings.max_import_rows,
         )
         outcome = ImportOutcome(plan)
-        if dry_run or not plan.enterprises:
+        planned = [p.enterprise for p in plan.enterprises]
+        total = len(planned)
+        if dry_run:
+            for eid, what in self.repository.classify(planned).items():
+                getattr(outcome, what).append(eid)
+            report("storing", total, total)
             return outcome
-        results = self.repository.upsert_many([p.enterprise for p in plan.enterprises])
-        self.index.apply_many(
-            [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed], []
-        )  # the whole import is one index write
+        if not planned:
+            return outcome
+        report("storing", 0, total)
+        results = self.repository.upsert_many(planned, on_progress=lambda done: report("storing", done, total))
+        changed = [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed]
+        report("indexing", 0, len(changed))
+        self.index.apply_many(changed, [])  # the whole import is one index write
+        report("indexing", len(changed), len(changed))
         for result in results:
             stored = result.stored
             bucket = (
@@ -255,7 +281,7 @@ class ChainmatchService:
 
     def _engine(self) -> MatchEngine:
         if self.engine is None:
-            raise RuntimeError("the matching index is not built")
+            raise UnavailableError("index building: the matching index is not ready yet (索引构建中), retry shortly")
         return self.engine
 
     def suppliers_for(
@@ -314,12 +340,24 @@ class ChainmatchService:
         )
 
     def readiness(self) -> dict[str, Any]:
-        """Checks for ``/readyz``: database reachable, index built; raises when the database is down."""
-        self.repository.ping()
+        """Checks for ``/readyz``; raises when the database is down.
+
+        ``store_seq`` is the store's last change, ``index_seq`` the last one this worker's index applied, and
+        ``lag`` their difference (while building, the whole store). ``ready`` is false while the index is
+        not built or trails by more than ``ready_max_lag`` changes.
+        """
+        store_seq = self.repository.max_seq()
+        index_seq = self.index_seq if self.index_ready else 0
+        lag = max(0, store_seq - index_seq)
+        state = "ok" if self.index_ready else "failed" if self.index.build_error else "building"
         return {
+            "ready": self.index_ready and lag <= self.settings.ready_max_lag,
             "database": "ok",
-            "index": "ok" if self.index_ready else "building",
-            "index_seq": self.index_seq,
+            "index": state,
+            "store_seq": store_seq,
+            "index_seq": index_seq,
+            "lag": lag,
+            "max_lag": self.settings.ready_max_lag,
             "enterprises": self.index_size(),
         }
 

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest JSON request body")
     max_import_bytes: int = Field(default=10 << 20, ge=1024, description="Largest import upload")
     max_import_rows: int = Field(default=50_000, ge=1)
+    ready_max_lag: int = Field(
+        default=1000, ge=0, description="/readyz is 503 while the index trails the store by more changes"
+    )
+    import_job_min_bytes: int = Field(
+        default=256 << 10, ge=0, description="Uploads at least this large run as a job (202); smaller answer 200"
+    )
+    import_job_stale_s: float = Field(
+        default=30.0, gt=0, description="A running job whose heartbeat is older than this is reported failed"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="Structured JSON log lines")
 

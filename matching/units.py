@@ -5,6 +5,7 @@ An unknown unit is kept as given and reported; it is never guessed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ def _clean(unit: str) -> str:
     return "".join(unicodedata.normalize("NFKC", unit).strip().lower().split())
 
 
+@functools.lru_cache(maxsize=4096)  # a bulk import repeats a few dozen spellings thousands of times
 def parse_unit(unit: str) -> UnitInfo | None:
     """Recognise ``unit`` (``万吨/年``, ``t/a``, ``GWh/年``, ``万件/年`` …) or return ``None``."""
     text = _clean(unit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ServiceDep
@@ -25,14 +25,23 @@ def healthz() -> Health:
     responses={503: problem_openapi_response("Not ready")},
 )
 def readyz(service: ServiceDep) -> Readiness:
+    """Ready when the database answers, the index is built and trails the store by at most ``max_lag``
+    changes; otherwise 503 with the sequence numbers in ``detail``."""
     try:
         checks = service.readiness()
     except SQLAlchemyError:
         raise ProblemError(
             503, "database unreachable", slug="not-ready", title="Service Unavailable"
         ) from None
-    if not service.index_ready:
-        raise ProblemError(503, "matching index not built yet", slug="not-ready", title="Service Unavailable")
+    if not checks.pop("ready"):
+        if checks["index"] != "ok":
+            detail = f"matching index {checks['index']}"
+        else:
+            detail = f"index lag {checks['lag']} changes exceeds {checks['max_lag']}"
+        detail += f" (store_seq {checks['store_seq']}, index_seq {checks['index_seq']}, lag {checks['lag']})"
+        raise ProblemError(
+            503, detail, slug="not-ready", title="Service Unavailable", headers={"Retry-After": "1"}
+        )
     return Readiness(**checks)
 
 
@@ -51,4 +60,4 @@ def metrics(request: Request, service: ServiceDep) -> Response:
     m = request.app.state.metrics
     m.index_size.set(service.index_size())
     m.index_seq.set(service.index_seq)
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(m.render(), media_type=CONTENT_TYPE_LATEST)

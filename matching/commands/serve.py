@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +30,9 @@ def serve(
         str | None,
         typer.Option(help="SQLAlchemy URL (env CHAINMATCH_DATABASE_URL; default SQLite in the data dir)"),
     ] = None,
+    worker_healthcheck_s: Annotated[
+        int, typer.Option(min=1, help="With --workers > 1: restart a worker silent for this many seconds")
+    ] = 60,
 ) -> None:
     """Serve the REST API (uvicorn, app factory ``api.app:create_app``).
 
@@ -57,13 +64,45 @@ def serve(
         raise typer.Exit(2) from None
     import uvicorn
 
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # the app logs one JSON line per request, with its request id
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
+    with metrics_dir(enabled=workers > 1):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # the app logs one JSON line per request, with its request id
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+            # uvicorn kills a worker that misses a 5 s health ping; a bulk import or index build can hold the
+            # GIL that long on a busy machine, and the kill lost the job (measured with --workers 2)
+            timeout_worker_healthcheck=worker_healthcheck_s,
+        )
+
+
+@contextmanager
+def metrics_dir(*, enabled: bool) -> Iterator[None]:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for this server's workers, so ``/metrics`` sums all of them.
+
+    Only with several workers: they are spawned after the variable is set, which multiprocess mode needs.
+    A directory the operator set is emptied of stale sample files first (prometheus_client requires a clean
+    directory per run); one made here is removed when the server stops.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not enabled:
+        yield
+        return
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="chainmatch-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(made, ignore_errors=True)

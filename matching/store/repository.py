@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +64,12 @@ def search_text(enterprise: Enterprise) -> str:
 def _like_pattern(q: str) -> str:
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{unicodedata.normalize('NFKC', escaped).lower()}%"
+
+
+def _stored_row(stored: StoredEnterprise) -> dict[str, Any]:
+    """The row fields :meth:`EnterpriseRepository._upsert` reads back, for a profile written in this batch."""
+    return {"profile": profile_json(stored.enterprise), "created_at": stored.created_at,
+            "updated_at": stored.updated_at, "seq": stored.seq}  # fmt: skip
 
 
 def _row_to_stored(row: RowMapping) -> StoredEnterprise:
@@ -184,25 +190,51 @@ class EnterpriseRepository:
         """Upsert one profile; with ``expected_seq`` only if the stored revision is that one (``0``: only if
         absent), checked inside the write transaction so two conditional writers cannot both win."""
         with write_transaction(self.engine) as conn:
-            if expected_seq is not None:
-                current = conn.execute(select(enterprises.c.seq).where(enterprises.c.id == enterprise.id)).scalar()
-                if int(current or 0) != expected_seq:
-                    raise PreconditionFailedError(enterprise.id, expected_seq, int(current or 0))
-            return self._upsert(conn, enterprise)
+            existing = conn.execute(select(enterprises).where(enterprises.c.id == enterprise.id)).mappings().first()
+            current = 0 if existing is None else int(existing["seq"])
+            if expected_seq is not None and current != expected_seq:
+                raise PreconditionFailedError(enterprise.id, expected_seq, current)
+            return self._upsert(conn, enterprise, existing)
 
-    def upsert_many(self, items: Sequence[Enterprise]) -> list[UpsertOutcome]:
-        """Upsert several profiles in one transaction; an unchanged profile is not rewritten."""
+    def upsert_many(
+        self, items: Sequence[Enterprise], on_progress: Callable[[int], None] | None = None
+    ) -> list[UpsertOutcome]:
+        """Upsert several profiles in one transaction; an unchanged profile is not rewritten.
+
+        ``on_progress(done)`` is called after each chunk of 500; the stored rows of a chunk are read with one
+        query. Nothing is visible to readers before the whole batch commits.
+        """
         outcomes: list[UpsertOutcome] = []
         with write_transaction(self.engine) as conn:
-            for enterprise in items:
-                outcomes.append(self._upsert(conn, enterprise))
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                ids = list({e.id for e in chunk})
+                rows = conn.execute(select(enterprises).where(enterprises.c.id.in_(ids))).mappings()
+                existing: dict[str, Any] = {row["id"]: row for row in rows}
+                for enterprise in chunk:
+                    outcome = self._upsert(conn, enterprise, existing.get(enterprise.id))
+                    existing[enterprise.id] = _stored_row(outcome.stored)
+                    outcomes.append(outcome)
+                if on_progress is not None:
+                    on_progress(len(outcomes))
         return outcomes
 
-    def _upsert(self, conn: Connection, enterprise: Enterprise) -> UpsertOutcome:
+    def classify(self, items: Sequence[Enterprise]) -> dict[str, str]:
+        """What :meth:`upsert_many` would do to each id, without writing: created, updated or unchanged."""
+        stored = self.get_many([e.id for e in items])
+        out: dict[str, str] = {}
+        for enterprise in items:
+            found = stored.get(enterprise.id)
+            if found is None:
+                out[enterprise.id] = "created"
+            elif profile_json(found.enterprise) == profile_json(enterprise):
+                out[enterprise.id] = "unchanged"
+            else:
+                out[enterprise.id] = "updated"
+        return out
+
+    def _upsert(self, conn: Connection, enterprise: Enterprise, existing: Any) -> UpsertOutcome:
         profile = profile_json(enterprise)
-        existing = (
-            conn.execute(select(enterprises).where(enterprises.c.id == enterprise.id)).mappings().first()
-        )
         if existing is not None and existing["profile"] == profile:
             return UpsertOutcome(_row_to_stored(existing), created=False, changed=False)
         now = datetime.now(UTC)

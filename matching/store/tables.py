@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData(
@@ -84,4 +97,28 @@ feedback_events = Table(
     Column("seq", SeqType, nullable=False),
     Index("ix_feedback_events_buyer_id", "buyer_id"),
     Index("ix_feedback_events_seq", "seq"),
+)
+
+# Bulk-import jobs, readable from any worker. ``owner`` is ``host:pid`` of the worker running it; ``updated_at``
+# is its heartbeat. ``report`` holds the per-row report once the job has finished.
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("filename", String(255), nullable=True),
+    Column("format", String(8), nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("rows_total", Integer, nullable=True),
+    Column("enterprises_total", Integer, nullable=True),
+    Column("enterprises_done", Integer, nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("report", ProfileJSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index("ix_import_jobs_created_at", "created_at"),
 )

@@ -44,3 +44,17 @@ def enterprise(eid: str = "t-ent", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def wait_ready(client: Any, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll ``/readyz`` until 200 (the index builds in the background at start-up); return its body."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/readyz")
+        if response.status_code == 200:
+            body: dict[str, Any] = response.json()
+            return body
+        assert time.monotonic() < deadline, f"not ready after {timeout} s: {response.text}"
+        time.sleep(0.02)

@@ -25,7 +25,7 @@ from matching.settings import Settings  # noqa: E402
 HERE = Path(__file__).resolve().parent
 REPO_SEEDS = HERE.parent.parent / "seeds"
 
-from tests.api.api_helpers import API_KEYS  # noqa: E402
+from tests.api.api_helpers import API_KEYS, wait_ready  # noqa: E402
 from tests.postgres import BACKENDS, fresh_schema  # noqa: E402
 
 
@@ -77,6 +77,7 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
         client = TestClient(create_app(make_settings(**overrides)), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
+        wait_ready(client)
         return client
 
     yield factory

@@ -10,7 +10,7 @@ from api.app import create_app
 from matching.chains import load_graph
 from matching.seed_enterprises import load_seed_enterprises
 from matching.settings import Settings
-from tests.api.api_helpers import API_KEYS, PORTAL
+from tests.api.api_helpers import API_KEYS, PORTAL, wait_ready
 
 
 def test_repository_seeds_are_served(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_repository_seeds_are_served(tmp_path: Path) -> None:
 
 def _check(client: TestClient) -> None:
     seeds = load_seed_enterprises()
-    ready = client.get("/readyz").json()
+    ready = wait_ready(client)
     assert ready["enterprises"] == len(seeds) > 0  # no seed enterprise was rejected (e.g. unknown region)
     listed: list[str] = []
     cursor = None

@@ -18,7 +18,7 @@ from starlette.types import Message
 from api.app import create_app
 from api.auth import ConfigurationError
 from matching.settings import Settings
-from tests.api.api_helpers import ADMIN, API_KEYS, PORTAL, enterprise, problem
+from tests.api.api_helpers import ADMIN, API_KEYS, PORTAL, enterprise, problem, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "supersecret-XYZ"
@@ -108,6 +108,7 @@ def test_uvicorn_with_unreachable_database_has_no_traceback(tmp_path: Path, seed
 def test_sqlite_file_is_private(make_settings: Callable[..., Settings], data_dir: Path) -> None:
     settings = make_settings(database_url=None)
     with TestClient(create_app(settings)) as client:
+        wait_ready(client)
         client.put("/v1/enterprises/priv", json=enterprise(), headers=PORTAL)
     files = [p for p in data_dir.iterdir() if p.name.startswith("chainmatch.db")]
     assert any(p.name == "chainmatch.db" for p in files)

@@ -159,6 +159,18 @@ class _Lines:
         return out
 
 
+def wait_all_ready(base: str, timeout: float = 120.0) -> None:
+    """Poll ``/readyz`` on fresh connections until 10 answers in a row are 200 (each worker builds its index)."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while streak < 10:
+        assert time.monotonic() < deadline, "workers did not become ready"
+        ok = httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        streak = streak + 1 if ok else 0
+        if not ok:
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir: Path) -> None:
     settings = make_settings()
@@ -179,7 +191,7 @@ def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir
             assert proc.poll() is None, "".join(stderr.lines)
             assert time.monotonic() < deadline, "workers did not start:\n" + "".join(stderr.lines[-20:])
             time.sleep(0.1)
-        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        wait_all_ready(base)
         put = httpx.put(f"{base}/v1/enterprises/srv-new", headers=PORTAL, timeout=10,
                         json=enterprise(offers=[{"id": "o1", "product": "己二酸"}]))  # fmt: skip
         assert put.status_code == 201, put.text

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from matching.settings import Settings
+from tests.api.api_helpers import wait_ready
 from tests.api.readme_walkthrough import REPO, contains, readme_block, walkthrough_calls
 
 KEY = "readme-walkthrough-admin-key"
@@ -24,6 +25,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, api_keys=f"{KEY}:admin", log_level="WARNING")
     responses: dict[str, Any] = {}
     with TestClient(create_app(settings)) as client:
+        wait_ready(client)  # the index builds in the background; the walkthrough starts once it is ready
         for call in calls:
             files = {name: (path.name, path.read_bytes()) for name, path in call.files.items()}
             response = client.request(

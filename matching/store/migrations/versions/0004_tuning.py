@@ -1,7 +1,7 @@
 """Analyst tuning: weight profile versions (insert-only, the audit trail) and feedback events.
 
 Revision ID: 0004_tuning
-Revises: 0001
+Revises: 0002_import_jobs
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0004_tuning"
-down_revision = "0001"
+down_revision = "0002_import_jobs"
 branch_labels = None
 depends_on = None
 

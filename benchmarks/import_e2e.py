@@ -1,0 +1,82 @@
+"""Bulk import end to end: N generated enterprises POSTed as one JSONL file to ``chainmatch serve`` until every
+worker can match them.
+
+Starts the server on loopback over an empty store (seeds only), uploads the file (``POST /v1/imports``, which
+answers 202 with a job), polls ``GET /v1/imports/{id}`` until it has succeeded, then polls ``/readyz`` on fresh
+connections until every worker reports lag 0, and checks that an imported firm's suppliers are served. Reports
+the upload, job, and matchable times. The upload limits are raised for the run (the defaults are 10 MiB and
+50,000 rows).
+
+    .venv/bin/python -m benchmarks.import_e2e --size 100000 --workers 1
+    .venv/bin/python -m benchmarks.import_e2e --size 100000 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.serve_harness import ADMIN_KEY, PORTAL_KEY, Server, generate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    profiles = generate(args.size, seed=11)
+    lines = [json.dumps({**p.model_dump(mode="json", exclude_none=True)}, ensure_ascii=False) for p in profiles]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    probe = next(p for p in profiles if p.needs)
+    env = {"CHAINMATCH_MAX_IMPORT_BYTES": str(len(data) + (1 << 20)),
+           "CHAINMATCH_MAX_IMPORT_ROWS": str(args.size + 10), "CHAINMATCH_SEED_ON_EMPTY": "true"}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="cm-import-") as tmp, \
+            Server(Path(tmp), workers=args.workers, env=env) as server:  # fmt: skip
+        admin = httpx.Client(base_url=server.base, headers={"X-API-Key": ADMIN_KEY}, timeout=600)
+        started = time.perf_counter()
+        response = admin.post("/v1/imports", files={"file": ("bulk.jsonl", data)})
+        accepted_s = time.perf_counter() - started
+        assert response.status_code == 202, response.text[:500]
+        job_id = response.json()["id"]
+        last_phase = None
+        while True:
+            try:  # a fresh connection each time: a busy server may have closed an idle keep-alive one
+                job = httpx.get(f"{server.base}/v1/imports/{job_id}", headers={"X-API-Key": ADMIN_KEY},
+                                timeout=120).json()  # fmt: skip
+            except httpx.TransportError:
+                time.sleep(0.5)
+                continue
+            if job["phase"] != last_phase:
+                last_phase = job["phase"]
+                print(f"  {time.perf_counter() - started:7.1f} s  {job['status']} {job['phase']} "
+                      f"{job['progress']}")  # fmt: skip
+            if job["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.5)
+        job_s = time.perf_counter() - started
+        assert job["status"] == "succeeded", job["error"]
+        streak = 0
+        while streak < 5 * args.workers:
+            body = httpx.get(f"{server.base}/readyz", timeout=30)
+            ok = body.status_code == 200 and body.json()["lag"] == 0
+            streak = streak + 1 if ok else 0
+            if not ok:
+                time.sleep(0.2)
+        matchable_s = time.perf_counter() - started
+        portal = {"X-API-Key": PORTAL_KEY}
+        found = httpx.get(f"{server.base}/v1/enterprises/{probe.id}/suppliers", headers=portal, timeout=30)
+        assert found.status_code == 200, found.text[:300]
+        report = job["report"]
+        print(f"{args.size} enterprises ({len(data) / 1e6:.0f} MB JSONL), {args.workers} worker(s): accepted "
+              f"(202) after {accepted_s:.1f} s, job done after {job_s:.1f} s, matchable on every worker after "
+              f"{matchable_s:.1f} s; rows {report['rows']}, accepted {report['accepted']}, created "
+              f"{len(report['enterprises']['created'])}; RSS {server.rss_mb():.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Loopback load test of ``chainmatch serve``: N clients, 70% GET suppliers / 30% PUT, for a fixed time.
+
+Generates N enterprises (``benchmarks/synthetic.py``), writes them straight into a fresh SQLite store, starts the
+server on a loopback port, waits until every worker is ready, then runs ``--clients`` threads (one keep-alive
+httpx client each) for ``--duration`` seconds and stops by itself. Each request is a GET
+``/v1/enterprises/{id}/suppliers?need_id=…&k=10`` for a random firm with needs, or a PUT that changes one offer's
+description of a random firm (a real write: store, change log, index). Reports req/s, p50/p99/max per op,
+errors, requests over 1 s, and the server's RSS at the start and end (and sampled every 10 s).
+
+    .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 60
+    .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks.serve_harness import PORTAL_KEY, Server, generate, prepare_store
+from matching.profiles import Enterprise
+
+
+@dataclass
+class OpStats:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClientResult:
+    get: OpStats = field(default_factory=OpStats)
+    put: OpStats = field(default_factory=OpStats)
+
+
+def _client(base: str, firms: list[Enterprise], seekers: list[Enterprise], write_share: float, stop_at: float,
+            seed: int, out: ClientResult) -> None:  # fmt: skip
+    rng = random.Random(seed)
+    with httpx.Client(base_url=base, headers={"X-API-Key": PORTAL_KEY}, timeout=30) as http:
+        n = 0
+        while time.perf_counter() < stop_at:
+            n += 1
+            if rng.random() < write_share:
+                e = rng.choice(firms)
+                body = e.model_dump(mode="json", exclude={"id"}, exclude_none=True)
+                if body.get("offers"):
+                    body["offers"][0]["description"] = f"负载更新 {seed}-{n}"
+                else:
+                    body["name"] = f"{e.name}{n % 7}"
+                op, method, url, kwargs = out.put, "PUT", f"/v1/enterprises/{e.id}", {"json": body}
+            else:
+                e = rng.choice(seekers)
+                need = rng.choice(e.needs)
+                op, method, url, kwargs = out.get, "GET", f"/v1/enterprises/{e.id}/suppliers", {
+                    "params": {"need_id": need.id, "k": 10}}  # fmt: skip
+            started = time.perf_counter()
+            try:
+                response = http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                ok = response.status_code in (200, 201)
+                detail = f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                ok, detail = False, repr(exc)
+            op.latencies.append(time.perf_counter() - started)
+            if not ok:
+                op.errors += 1
+                if len(op.error_samples) < 3:
+                    op.error_samples.append(f"{method} {url}: {detail}")
+
+
+def _summary(name: str, stats: list[OpStats], duration: float) -> dict[str, float | int | str]:
+    lat = np.array([x for s in stats for x in s.latencies]) * 1000
+    if lat.size == 0:
+        return {"op": name, "requests": 0}
+    return {
+        "op": name,
+        "requests": int(lat.size),
+        "req_s": round(lat.size / duration, 1),
+        "p50_ms": round(float(np.percentile(lat, 50)), 2),
+        "p99_ms": round(float(np.percentile(lat, 99)), 2),
+        "max_ms": round(float(lat.max()), 1),
+        "over_1s": int((lat > 1000).sum()),
+        "errors": sum(s.errors for s in stats),
+    }
+
+
+def run(size: int, clients: int, duration: float, workers: int, write_share: float) -> dict[str, object]:
+    t0 = time.perf_counter()
+    profiles = generate(size)
+    generate_s = time.perf_counter() - t0
+    seekers = [p for p in profiles if p.needs]
+    with tempfile.TemporaryDirectory(prefix="cm-load-") as tmp:
+        data_dir = Path(tmp)
+        load_s = prepare_store(data_dir, profiles)
+        with Server(data_dir, workers=workers) as server:
+            rss = [(0.0, server.rss_mb())]
+            results = [ClientResult() for _ in range(clients)]
+            stop_at = time.perf_counter() + duration
+            threads = [
+                threading.Thread(target=_client, args=(server.base, profiles, seekers, write_share, stop_at, i,
+                                                       results[i]), daemon=True)
+                for i in range(clients)
+            ]
+            started = time.perf_counter()
+            for t in threads:
+                t.start()
+            while any(t.is_alive() for t in threads):
+                time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
+                rss.append((round(time.perf_counter() - started, 1), server.rss_mb()))
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - started
+            startup = {"healthz_s": round(server.healthz_s or 0, 1), "ready_s": round(server.ready_s or 0, 1)}
+    gets = _summary("GET suppliers", [r.get for r in results], elapsed)
+    puts = _summary("PUT enterprise", [r.put for r in results], elapsed)
+    total = gets.get("requests", 0) + puts.get("requests", 0)  # type: ignore[operator]
+    samples = [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5]
+    rss_values = [v for _, v in rss]
+    return {
+        "size": size, "clients": clients, "workers": workers, "duration_s": round(elapsed, 1),
+        "write_share": write_share, "generate_s": round(generate_s, 1), "store_load_s": round(load_s, 1),
+        **startup, "total_req_s": round(total / elapsed, 1), "ops": [gets, puts],
+        "rss_start_mb": round(rss_values[0]), "rss_end_mb": round(rss_values[-1]),
+        "rss_max_mb": round(max(rss_values)),
+        "rss_growth_pct": round((rss_values[-1] / rss_values[0] - 1) * 100, 1),
+        "error_samples": samples,
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10_000, help="generated enterprises in the store")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--write-share", type=float, default=0.3)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    result = run(args.size, args.clients, args.duration, args.workers, args.write_share)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    print(f"{result['size']} enterprises, {result['workers']} worker(s), {result['clients']} clients, "
+          f"{result['duration_s']} s, {args.write_share:.0%} writes; ready after {result['ready_s']} s "
+          f"(healthz {result['healthz_s']} s); total {result['total_req_s']} req/s")  # fmt: skip
+    for op in result["ops"]:  # type: ignore[attr-defined]
+        print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
+    print(f"  RSS {result['rss_start_mb']} → {result['rss_end_mb']} MB ({result['rss_growth_pct']:+} %), "
+          f"max {result['rss_max_mb']} MB")  # fmt: skip
+    for sample in result["error_samples"]:  # type: ignore[attr-defined]
+        print("  error:", sample)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Start ``chainmatch serve`` on a loopback port over a generated store, for the service benchmarks.
+
+:func:`prepare_store` writes N generated enterprises (``benchmarks/synthetic.py``, realistic corpus) straight
+into a fresh SQLite store in one bulk insert (the fast path: no per-row upsert), with one change-log entry each,
+exactly as the repository would. :class:`Server` starts ``chainmatch serve`` as a subprocess, waits for
+``/readyz`` on every worker, measures the RSS of the whole process tree, and stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import insert
+
+from matching.chains import load_graph
+from matching.profiles import Enterprise
+from matching.regions import RegionRegistry
+from matching.store import create_db_engine
+from matching.store import prepare_store as migrate
+from matching.store.repository import profile_json, search_text
+from matching.store.tables import enterprise_changes, enterprises, store_meta
+
+ADMIN_KEY = "bench-admin-key-0000000000000001"
+PORTAL_KEY = "bench-portal-key-000000000000002"
+API_KEYS = f"{ADMIN_KEY}:admin,{PORTAL_KEY}:portal"
+
+
+def generate(n: int, seed: int = 7) -> list[Enterprise]:
+    from benchmarks.synthetic import cached_frames
+    from matching.frames import frames_to_profiles
+
+    frames, _ = cached_frames(load_graph(), RegionRegistry.load(), n, seed=seed)
+    return frames_to_profiles(*frames)
+
+
+def prepare_store(data_dir: Path, profiles: list[Enterprise]) -> float:
+    """Write ``profiles`` into a fresh SQLite store in ``data_dir``; returns the seconds it took."""
+    started = time.perf_counter()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_file = data_dir / "chainmatch.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    engine = create_db_engine(f"sqlite:///{db_file.resolve()}")
+    migrate(engine)
+    now = datetime.now(UTC)
+    rows = [
+        {"id": e.id, "name": e.name, "region_code": e.region_code, "search_text": search_text(e),
+         "profile": profile_json(e), "created_at": now, "updated_at": now, "seq": i + 1}
+        for i, e in enumerate(profiles)
+    ]  # fmt: skip
+    changes = [{"seq": r["seq"], "enterprise_id": r["id"], "op": "upsert", "changed_at": now} for r in rows]
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(enterprises), rows[start : start + 5000])
+            conn.execute(insert(enterprise_changes), changes[start : start + 5000])
+        conn.execute(insert(store_meta).values(key="seeded_at", value=now.isoformat()))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``chainmatch serve`` on loopback over ``data_dir``; ``with Server(...) as s:`` starts and stops it."""
+
+    def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None,
+                 ready_timeout_s: float = 1800) -> None:  # fmt: skip
+        self.data_dir = data_dir
+        self.workers = workers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "CHAINMATCH_API_KEYS": API_KEYS, "CHAINMATCH_LOG_LEVEL": "WARNING",
+                    "CHAINMATCH_SEED_ON_EMPTY": "false", **(env or {})}  # fmt: skip
+        self.ready_timeout_s = ready_timeout_s
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.healthz_s: float | None = None
+        self.ready_s: float | None = None
+
+    def __enter__(self) -> Server:
+        started = time.perf_counter()
+        cmd = [sys.executable, "-c", "from matching.cli import app; app()", "serve", "--port", str(self.port),
+               "--workers", str(self.workers), "--data-dir", str(self.data_dir)]  # fmt: skip
+        log = (self.data_dir / "server.log").open("wb")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # fmt: skip
+        deadline = started + self.ready_timeout_s
+        streak = 0
+        with httpx.Client(base_url=self.base, timeout=5) as http:
+            while streak < 5 * self.workers:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited; see {self.data_dir / 'server.log'}")
+                if time.perf_counter() > deadline:
+                    raise TimeoutError("server not ready")
+                try:
+                    if self.healthz_s is None and http.get("/healthz").status_code == 200:
+                        self.healthz_s = time.perf_counter() - started
+                    ok = httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200  # fresh connection
+                except httpx.TransportError:
+                    ok = False
+                streak = streak + 1 if ok else 0
+                if not ok:
+                    time.sleep(0.2)
+        self.ready_s = time.perf_counter() - started
+        return self
+
+    def rss_mb(self) -> float:
+        """RSS of the server and its workers, in MB."""
+        assert self.proc is not None
+        parent = psutil.Process(self.proc.pid)
+        procs = [parent, *parent.children(recursive=True)]
+        total = 0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+        return total / 1e6
+
+    def worker_pids(self) -> list[int]:
+        assert self.proc is not None
+        return [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)] or [self.proc.pid]
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        log = self.data_dir / "server.log"
+        if log.exists():  # the data dir is usually temporary: keep the last server log for a look
+            shutil.copy(log, Path(tempfile.gettempdir()) / "chainmatch-bench-server.log")
