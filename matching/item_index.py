@@ -160,20 +160,24 @@ class ItemIndex:
         return keep
 
     def add(self, enterprises: Sequence[Enterprise]) -> None:
-        """Index new or replaced profiles as one batch (replaced ones are tombstoned first)."""
+        """Index new or replaced profiles as one batch. The new rows are complete before a replaced record
+        is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items."""
         with self.write_lock:
-            self._remove([e.id for e in enterprises if e.id in self.records])
+            replaced = [self.records[e.id] for e in enterprises if e.id in self.records]
             self._add(enterprises)
+            self._retire(replaced)
 
     def remove(self, enterprise_ids: Sequence[str]) -> None:
         with self.write_lock:
             self._remove(enterprise_ids)
 
     def _remove(self, enterprise_ids: Sequence[str]) -> None:
+        self._retire([self.records.pop(eid) for eid in enterprise_ids])
+
+    def _retire(self, records: Sequence[EntRecord]) -> None:
         offer_rows: list[int] = []
         need_rows: list[int] = []
-        for eid in enterprise_ids:
-            rec = self.records.pop(eid)
+        for rec in records:
             self.ent_alive.set([rec.slot], False)
             offer_rows += rec.offer_rows
             need_rows += rec.need_rows
@@ -190,12 +194,13 @@ class ItemIndex:
         certs: list[frozenset[str]] = []
         new_offers: list[_Item] = []
         new_needs: list[_Item] = []
+        fresh: dict[str, EntRecord] = {}  # published once their rows exist
         for i, e in enumerate(enterprises):
             slot = slot0 + i
             code = self._region_code(e)
             region = self.regions.get(code) if code else None
             rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, certification_keys(e.certifications))
-            self.records[e.id] = rec
+            fresh[e.id] = rec
             self.ent_id.append(e.id)
             self.ent_name.append(e.name)
             self.ent_region.append(code)
@@ -224,7 +229,7 @@ class ItemIndex:
         need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:])
         for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
                                           offer_links, strict=True):
-            rec = self.records[self.ent_id[slot]]
+            rec = fresh[self.ent_id[slot]]
             rec.offer_rows.append(row)
             for lk in links.head:
                 if self.links.makes(links, lk.node_id):
@@ -232,10 +237,11 @@ class ItemIndex:
                     rec.made[node] = max(rec.made.get(node, 0.0), lk.confidence)
         for (slot, *_), row, links in zip(new_needs, range(len(self.needs) - len(new_needs), len(self.needs)),
                                           need_links, strict=True):
-            rec = self.records[self.ent_id[slot]]
+            rec = fresh[self.ent_id[slot]]
             rec.need_rows.append(row)
             rec.need_heads = (*rec.need_heads, *(pos[lk.node_id] for lk in links.head))
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
+        self.records.update(fresh)
 
     def _append_items(
         self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None

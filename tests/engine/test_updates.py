@@ -96,3 +96,31 @@ def test_a_saved_index_loads_memory_mapped_and_answers_the_same(
     assert "after" in _supplier_ids(loaded)
     with pytest.raises(InvalidInputError):
         MatchEngine.load(tmp_path / "index", graph, regions, policy, MatchParams(graph_top_n=7))
+
+
+def test_a_buyer_rewritten_during_reads_is_never_missing_its_need(make_engine: Make) -> None:
+    engine = make_engine(base_profiles())
+    buyer = engine.get("fl-lmfp")
+    assert buyer is not None
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                engine.suppliers_for("fl-lmfp", "n1", k=5)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(150):  # the buyer itself is replaced over and over while it is being read
+            engine.upsert(buyer.model_copy(update={"name": f"涪陵锂电{i}"}))
+    finally:
+        stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert not errors, errors[0]
