@@ -7,6 +7,7 @@ import typer
 from matching.commands.evaluate import evaluate
 from matching.commands.imports import import_file
 from matching.commands.params import params
+from matching.commands.runs import lists_app, run, runs_app, schedule
 from matching.commands.seeds import seeds_app
 from matching.commands.serve import serve
 
@@ -17,3 +18,7 @@ app.command("serve")(serve)
 app.command("import")(import_file)
 app.command("evaluate")(evaluate)
 app.command("params")(params)
+app.command("run")(run)
+app.add_typer(runs_app, name="runs")
+app.add_typer(lists_app, name="lists")
+app.command("schedule")(schedule)

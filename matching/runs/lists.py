@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from matching.errors import FieldError, InvalidInputError, NotFoundError
+from matching.errors import ConflictError, FieldError, InvalidInputError, NotFoundError
 from matching.runs.diff import CAUSE_ZH, CAUSES, CHANGE_ZH, enterprise_changes, settings_changed
 from matching.runs.snapshot import MATCHES, publish, read_manifest, remove, tmp_dir, write_manifest
 from matching.runs.xlsx import write_xlsx
@@ -70,7 +70,7 @@ def build(run_dir: Path, lists_dir: Path, name: str, regions: list[str], run_id:
     """Write the named list; refuses to overwrite an existing one (a period's list is a record)."""
     check_name(name)
     if (lists_dir / name).exists():
-        raise InvalidInputError("list exists", [FieldError("name", f"list {name!r} already exists; pick a new name")])
+        raise ConflictError(f"supplier list {name!r} already exists; a period's list is kept as built, pick a new name")
     table = entries(run_dir, regions)
     lists_dir.mkdir(parents=True, exist_ok=True)
     tmp = tmp_dir(lists_dir, name)

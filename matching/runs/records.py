@@ -16,13 +16,14 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Engine, RowMapping, select, update
 
+from matching.errors import ConflictError
 from matching.store.db import write_transaction
 from matching.store.tables import runs
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 
 
-class RunBusyError(RuntimeError):
+class RunBusyError(ConflictError):
     """Another run holds the lock."""
 
     def __init__(self, holder: RunRecord) -> None:
