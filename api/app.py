@@ -17,7 +17,7 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import chains, enterprises, health, imports, matching, regions
+from api.routers import chains, enterprises, health, imports, matching, regions, runs, supplier_lists
 from matching import __version__
 from matching.service import ChainmatchService
 from matching.settings import Settings
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "imports", "description": "Bulk import"},
             {"name": "regions", "description": "County-level regions"},
             {"name": "chains", "description": "Industrial chain graph"},
+            {"name": "runs", "description": "Batch runs, their match tables and diffs; supplier lists"},
             {"name": "operations", "description": "Health, readiness, metrics"},
         ],
     )
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.metrics = metrics = Metrics()
 
-    for module in (enterprises, matching, imports, regions, chains):
+    for module in (enterprises, matching, imports, regions, chains, runs, supplier_lists):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -164,15 +166,11 @@ def schedule(
     # max_instances=1 and coalesce: a late or slow run never overlaps the next (the store lock also holds)
     scheduler.add_job(job, trigger, max_instances=1, coalesce=True, misfire_grace_time=3600)
     typer.echo(f"scheduled {cron!r} (UTC); next run {trigger.get_next_fire_time(None, _now())}; Ctrl-C stops")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 

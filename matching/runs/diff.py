@@ -82,11 +82,11 @@ def diff_runs(new_dir: Path, old_dir: Path) -> pl.DataFrame:
              .when(pl.lit(weights)).then(pl.lit("weights_changed"))
              .when(pl.col("_list_status").is_not_null()).then(pl.col("_list_status"))
              .otherwise(pl.lit("allocation")))
-    who = (pl.when(pl.col("_counterpart_id").is_not_null()).then(pl.col("counterpart_id"))
+    blame = (pl.when(pl.col("_counterpart_id").is_not_null()).then(pl.col("counterpart_id"))
            .when(pl.col("_owner_id").is_not_null()).then(pl.col("owner_id"))
            .when(pl.lit(weights)).then(pl.lit(None, pl.String))
            .otherwise(pl.col("_list_member")))
-    out = changed.with_columns(cause=cause, cause_enterprise_id=who).select(
+    out = changed.with_columns(cause=cause, cause_enterprise_id=blame).select(
         "change", "list", "owner_id", "counterpart_id", old_rank="rank_old", new_rank="rank", old_score="score_old",
         new_score="score", cause="cause", cause_enterprise_id="cause_enterprise_id")
     out = out.with_columns(reason_zh=pl.format(

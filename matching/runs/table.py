@@ -80,14 +80,14 @@ def match_table(index: ItemIndex, suppliers: pl.DataFrame, buyers: pl.DataFrame)
         supplier_region=region_names.gather(frame["supplier"]),
         offer_id=offer_id.gather(frame["offer"]), offer_product=offer_product.gather(frame["offer"]),
         relation=kinds.gather(frame["kind"]),
-        chains=pl.Series(node_chains + [""], dtype=pl.String).gather(
+        chains=pl.Series([*node_chains, ""], dtype=pl.String).gather(
             frame["supply_node"].replace(-1, len(node_chains))),
         inferred=inferred,
         distance_km=pl.col("km").fill_nan(None),
     ).with_columns(
         need_id=pl.when(inferred).then(None).otherwise(need_id.gather(frame.select(safe_need).to_series())),
         need_product=pl.when(inferred).then(
-            pl.lit("推断需求：生产") + pl.Series(node_names + [""], dtype=pl.String).gather(
+            pl.lit("推断需求：生产") + pl.Series([*node_names, ""], dtype=pl.String).gather(
                 frame["node"].replace(-1, len(node_names))) + pl.lit("所需"))
         .otherwise(need_product.gather(frame.select(safe_need).to_series())),
         other_city=pl.col("buyer_region_code").str.slice(0, 4) != pl.col("supplier_region_code").str.slice(0, 4),
