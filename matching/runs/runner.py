@@ -31,8 +31,8 @@ PAUSE_ENV = "CHAINMATCH_RUN_PAUSE_BEFORE_PUBLISH"
 
 
 def new_run_id() -> str:
-    """``YYYYMMDDTHHMMSS-xxxxxx`` (UTC): ids sort by start time."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    """``YYYYMMDDTHHMMSS.ffffff-xxxxxx`` (UTC, microseconds): ids sort by start time."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%f}-{secrets.token_hex(3)}"
 
 
 def code_version() -> str:
