@@ -44,7 +44,7 @@ def test_diff_names_added_removed_and_changed_enterprises_and_changed_weights(ru
     assert set(changes["change"]) <= {"new", "dropped", "moved"}
     dropped = changes.filter((pl.col("counterpart_id") == removed) & (pl.col("change") == "dropped"))
     assert dropped.height > 0 and set(dropped["cause"]) == {"enterprise_removed"}
-    added = changes.filter((pl.col("counterpart_id") == "copy-of-supplier"))
+    added = changes.filter(pl.col("counterpart_id") == "copy-of-supplier")
     assert added.height > 0 and set(added["cause"]) == {"enterprise_added"}
     assert set(added["change"]) == {"new"}
     own = changes.filter(((pl.col("owner_id") == changed_id) | (pl.col("counterpart_id") == changed_id))

@@ -78,8 +78,8 @@ def test_a_run_killed_before_publication_leaves_the_previous_run_published(runs:
     before = table_hash(runs, previous)
     marker = tmp_path / "paused"
     env = {**os.environ, PAUSE_ENV: str(marker), "CHAINMATCH_DATA_DIR": str(runs.service.settings.data_dir)}
-    proc = subprocess.Popen([sys.executable, "-c", "from matching.cli import app; app()", "run", "--k", "5", "--no-xlsx"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [sys.executable, "-c", "from matching.cli import app; app()", "run", "--k", "5", "--no-xlsx"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
