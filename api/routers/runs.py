@@ -53,7 +53,7 @@ def _offset(cursor: str | None) -> int:
 
 
 @router.post("", status_code=HTTP_202_ACCEPTED, response_model=RunView, summary="Start a run",
-             responses=CONFLICT)
+             responses={**NOT_FOUND, **CONFLICT})
 def start_run(body: RunRequest, runs: RunsDep, _key: AnalystKey) -> RunView:
     """Compute every enterprise's top-k cross-region suppliers and likely buyers in the background and
     publish the snapshot atomically. 202 with the `running` record; poll `GET /v1/runs/{id}`. 409 while

@@ -20,7 +20,7 @@ def _ent(eid: str, name: str = "测试企业", region: str = "500102", product: 
 
 def test_migrations_reach_head_and_roundtrip(db: Engine) -> None:
     prepare_store(db)
-    assert current_revision(db) == head_revision() == "0001"
+    assert current_revision(db) == head_revision() is not None
     tables = set(inspect(db).get_table_names())
     assert {"enterprises", "enterprise_changes", "store_meta", "alembic_version"} <= tables
     prepare_store(db)  # idempotent
@@ -29,7 +29,7 @@ def test_migrations_reach_head_and_roundtrip(db: Engine) -> None:
         conn.commit()
     assert "enterprises" not in set(inspect(db).get_table_names())
     prepare_store(db)
-    assert current_revision(db) == "0001"
+    assert current_revision(db) == head_revision()
 
 
 def test_upsert_get_delete_and_change_log(db: Engine) -> None:
