@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -143,6 +144,33 @@ def schedule(
     """Run on a cron schedule (APScheduler) until stopped; runs never overlap.
 
     中文：按 cron 表达式定时运行（例如每半年一次）。"""
+    options = _options(k, weights, same_county, exposure_cap, min_other_region, block_size)
+    opened: list[RunsService] = []  # the cron expression is checked before the store and index are opened
+    scheduler = make_scheduler(cron, lambda: scheduled_run(opened[0], options, executor, address, workers, no_xlsx))
+    opened.append(_open(data_dir, database_url))
+    trigger = scheduler.get_jobs()[0].trigger
+    typer.echo(f"scheduled {cron!r} (UTC); next run {trigger.get_next_fire_time(None, _now())}; Ctrl-C stops")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+def scheduled_run(runs: RunsService, options: RunOptions, executor: str, address: str | None, workers: int,
+                  no_xlsx: bool) -> RunRecord | None:
+    """One scheduled run; a refused or failed run is reported and the schedule goes on."""
+    try:
+        record = run_once(runs, options, executor, address, workers, no_xlsx)
+    except ChainmatchError as exc:  # e.g. another run (cron, API or CLI) holds the lock
+        typer.echo(f"skipped: {exc}", err=True)
+        return None
+    except Exception as exc:  # recorded failed with its reason
+        typer.echo(f"run failed: {exc}", err=True)
+        return None
+    typer.echo(f"run {record.id} {record.status}")
+    return record
+
+
+def make_scheduler(cron: str, job: Callable[[], object]) -> Any:
+    """An APScheduler ``BlockingScheduler`` (not started) running ``job`` on the crontab ``cron`` (UTC)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
@@ -150,24 +178,10 @@ def schedule(
         trigger = CronTrigger.from_crontab(cron, timezone="UTC")
     except ValueError as exc:
         raise typer.BadParameter(f"not a crontab expression: {exc}", param_hint="--cron") from None
-    options = _options(k, weights, same_county, exposure_cap, min_other_region, block_size)
-    runs = _open(data_dir, database_url)
-
-    def job() -> None:
-        try:
-            record = run_once(runs, options, executor, address, workers, no_xlsx)
-            typer.echo(f"run {record.id} {record.status}")
-        except ChainmatchError as exc:  # e.g. another run (cron, API or CLI) holds the lock
-            typer.echo(f"skipped: {exc}", err=True)
-        except Exception as exc:  # recorded failed with its reason; the schedule goes on
-            typer.echo(f"run failed: {exc}", err=True)
-
     scheduler = BlockingScheduler(timezone="UTC")
     # max_instances=1 and coalesce: a late or slow run never overlaps the next (the store lock also holds)
-    scheduler.add_job(job, trigger, max_instances=1, coalesce=True, misfire_grace_time=3600)
-    typer.echo(f"scheduled {cron!r} (UTC); next run {trigger.get_next_fire_time(None, _now())}; Ctrl-C stops")
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    scheduler.add_job(job, trigger, max_instances=1, coalesce=True, misfire_grace_time=3600, id="chainmatch-run")
+    return scheduler
 
 
 def _now() -> datetime:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -147,3 +148,24 @@ def test_schedule_rejects_a_bad_cron_expression(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schedule", "--cron", "every tuesday", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "crontab" in result.output
+
+
+def test_the_scheduled_job_runs_once_per_fire_and_skips_when_busy(runs: RunsService) -> None:
+    from matching.commands.runs import make_scheduler, scheduled_run
+
+    fired: list[object] = []
+    scheduler = make_scheduler("0 3 1 1,7 *", lambda: fired.append(scheduled_run(runs, RunOptions(k=3), "local",
+                                                                                  None, 1, True)))
+    job = scheduler.get_jobs()[0]
+    assert job.max_instances == 1 and job.coalesce
+    assert str(job.trigger.get_next_fire_time(None, datetime(2026, 2, 1, tzinfo=UTC))) == "2026-07-01 03:00:00+00:00"
+    job.func()
+    record = fired[0]
+    assert record is not None and runs.get(record.id).status == SUCCEEDED  # type: ignore[attr-defined]
+    runs.store.start("20000101T000000.000001-bbbbbb", weights_name="default", weights_version=1, params_version=1,
+                     code_version="x", options={})  # held by this live process
+    try:
+        job.func()
+        assert fired[1] is None  # refused by the lock, reported, the schedule goes on
+    finally:
+        runs.store.fail("20000101T000000.000001-bbbbbb", "test done")
