@@ -19,7 +19,7 @@ import polars as pl
 
 from matching.item_index import ItemIndex
 from matching.runs.allocate import allocate
-from matching.runs.blocks import PAIR_SCHEMA, BlockContext, cut, plan_blocks
+from matching.runs.blocks import PAIR_SCHEMA, BlockContext, BlockResult, cut, plan_blocks
 from matching.runs.executors import Executor, LocalExecutor
 from matching.runs.options import RunOptions
 from matching.weights import WeightProfile
@@ -49,22 +49,19 @@ def compute(index: ItemIndex, options: RunOptions, weights: WeightProfile, execu
     ctx = BlockContext(index, weights, filters, options.k, depth)
     blocks = plan_blocks(index, options.block_size)
     total = sum(len(index.records[e].need_rows) + len(index.records[e].made) for b in blocks for e in b)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress(done, total)
-
+    merge = _Merge(options.k, ctx)
     if progress is not None:
         progress(0, total)
+
+    def consume(result: BlockResult) -> None:
+        merge.add(result)
+        if progress is not None:
+            progress(merge.demands, total)
+
     t1 = time.perf_counter()
-    results = executor.map_blocks(ctx, blocks, tick)
+    executor.map_blocks(ctx, blocks, consume)
     t2 = time.perf_counter()
-    empty = pl.DataFrame(schema=PAIR_SCHEMA)
-    candidates = pl.concat([empty, *(r.suppliers for r in results)])
-    buyer_parts = pl.concat([empty, *(r.buyers for r in results)])
+    candidates, buyer_parts = merge.result()
     suppliers = allocate(candidates, ctx.ent_rank, index.ent_code.view[: len(index.ent_id)], options.k,
                          options.exposure_cap, options.min_other_region)
     buyers = cut(buyer_parts, "supplier", "buyer", options.k, ctx.ent_rank)
@@ -76,3 +73,34 @@ def compute(index: ItemIndex, options: RunOptions, weights: WeightProfile, execu
     }
     timings = {"plan_s": t1 - t0, "blocks_s": t2 - t1, "allocate_s": t3 - t2}
     return Computed(suppliers, buyers, ctx, counts, timings)
+
+
+class _Merge:
+    """Block results as they arrive: supplier candidates are kept (bounded by the output: k × factor per
+    buyer); buyer parts are folded into each supplier's best k whenever they exceed the kept rows, so memory
+    stays bounded whatever the number of blocks. Cuts use total orders, so arrival order does not matter."""
+
+    def __init__(self, k: int, ctx: BlockContext) -> None:
+        self.k = k
+        self.ctx = ctx
+        self.suppliers: list[pl.DataFrame] = []
+        self.buyers = pl.DataFrame(schema=PAIR_SCHEMA)
+        self.pending: list[pl.DataFrame] = []
+        self.pending_rows = 0
+        self.demands = 0
+
+    def add(self, result: BlockResult) -> None:
+        self.demands += result.demands
+        self.suppliers.append(result.suppliers)
+        self.pending.append(result.buyers)
+        self.pending_rows += result.buyers.height
+        if self.pending_rows > max(self.buyers.height, 1 << 20):
+            self._fold()
+
+    def _fold(self) -> None:
+        self.buyers = cut(pl.concat([self.buyers, *self.pending]), "supplier", "buyer", self.k, self.ctx.ent_rank)
+        self.pending, self.pending_rows = [], 0
+
+    def result(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        self._fold()
+        return pl.concat([pl.DataFrame(schema=PAIR_SCHEMA), *self.suppliers]), self.buyers

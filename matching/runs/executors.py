@@ -1,7 +1,8 @@
 """Executors run blocks: ``local`` (this machine: in-process or forked worker processes) or ``ray`` (a cluster).
 
-Both return the block results in block order, so the merged output never depends on which worker finished
-first: the executors give identical match tables (tested).
+Each hands every block result to ``consume`` as soon as it arrives and keeps none, so the driver's memory
+is bounded by what ``consume`` keeps. Results arrive in any order; the merge in :mod:`matching.runs.compute`
+uses total orders only, so the executors give identical match tables (tested).
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ from typing import Any, Protocol
 
 from matching.runs.blocks import BlockContext, BlockResult, run_block
 
-DoneFn = Callable[[int], None]  # called with the demand rows of each finished block
+ConsumeFn = Callable[[BlockResult], None]
 _CTX: BlockContext | None = None  # a worker process's context, unpickled once when the worker starts
 
 
 class Executor(Protocol):
     name: str
 
-    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], done: DoneFn | None = None
-                   ) -> list[BlockResult]: ...
+    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], consume: ConsumeFn) -> None: ...
 
 
 def _init_worker(payload: bytes) -> None:
@@ -50,24 +50,16 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
 
-    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], done: DoneFn | None = None
-                   ) -> list[BlockResult]:
+    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], consume: ConsumeFn) -> None:
         if self.workers == 1 or len(blocks) <= 1:
-            out = []
             for block in blocks:
-                out.append(run_block(ctx, block))
-                if done is not None:
-                    done(out[-1].demands)
-            return out
-        results: list[BlockResult | None] = [None] * len(blocks)
+                consume(run_block(ctx, block))
+            return
         with ProcessPoolExecutor(min(self.workers, len(blocks)), mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_init_worker, initargs=(dumps_context(ctx),)) as pool:
-            futures = {pool.submit(_worker_block, block): i for i, block in enumerate(blocks)}
+            futures = [pool.submit(_worker_block, block) for block in blocks]
             for future in as_completed(futures):
-                results[futures[future]] = res = future.result()
-                if done is not None:
-                    done(res.demands)
-        return [r for r in results if r is not None]
+                consume(future.result())
 
 
 def dumps_context(ctx: BlockContext) -> bytes:
@@ -94,8 +86,7 @@ class RayExecutor:
         self.workers = max(1, workers)
         self.num_cpus = num_cpus
 
-    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], done: DoneFn | None = None
-                   ) -> list[BlockResult]:
+    def map_blocks(self, ctx: BlockContext, blocks: Sequence[list[str]], consume: ConsumeFn) -> None:
         import ray
 
         started = False
@@ -106,27 +97,21 @@ class RayExecutor:
                 ray.init(num_cpus=self.num_cpus or self.workers, include_dashboard=False, log_to_driver=False)
             started = True
         try:
-            return self._run(ray, ctx, blocks, done)
+            self._run(ray, ctx, blocks, consume)
         finally:
             if started:
                 ray.shutdown()
 
-    def _run(self, ray: Any, ctx: BlockContext, blocks: Sequence[list[str]], done: DoneFn | None
-             ) -> list[BlockResult]:
+    def _run(self, ray: Any, ctx: BlockContext, blocks: Sequence[list[str]], consume: ConsumeFn) -> None:
         payload = ray.put(dumps_context(ctx))
         worker_cls = ray.remote(num_cpus=1)(_RayWorker)
         actors = [worker_cls.remote(payload) for _ in range(min(self.workers, max(1, len(blocks))))]
         refs = [actors[i % len(actors)].run.remote(block) for i, block in enumerate(blocks)]
-        order = {ref: i for i, ref in enumerate(refs)}
-        results: list[BlockResult | None] = [None] * len(blocks)
         pending = list(refs)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:
-                results[order[ref]] = res = ray.get(ref)
-                if done is not None:
-                    done(res.demands)
-        return [r for r in results if r is not None]
+                consume(ray.get(ref))
 
 
 class _RayWorker:

@@ -108,7 +108,7 @@ def test_an_error_during_a_run_records_failed_with_the_reason(runs: RunsService)
     published = runs.run(RunOptions(k=3), xlsx=False)
 
     class Broken(LocalExecutor):
-        def map_blocks(self, *args: object, **kwargs: object) -> list:  # type: ignore[type-arg, override]
+        def map_blocks(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
