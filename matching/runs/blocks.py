@@ -140,7 +140,7 @@ def run_block(ctx: BlockContext, buyer_ids: list[str]) -> BlockResult:
         + np.where(need >= 0, ctx.item_rank[len(ix.offers.item_id) + np.maximum(need, 0)], len(ctx.item_rank)) * 4096
         + np.maximum(demand.use_node[di[idx]], 0) % 4096,
     }, schema_overrides=PAIR_SCHEMA)
-    best = best_pairs(frame, ctx.ent_rank)
+    best = best_pairs(frame)
     return BlockResult(
         suppliers=cut(best, "buyer", "supplier", ctx.depth, ctx.ent_rank),
         buyers=cut(best, "supplier", "buyer", ctx.k, ctx.ent_rank),
@@ -148,7 +148,7 @@ def run_block(ctx: BlockContext, buyer_ids: list[str]) -> BlockResult:
     )
 
 
-def best_pairs(frame: pl.DataFrame, ent_rank: np.ndarray) -> pl.DataFrame:
+def best_pairs(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per (buyer, supplier): its best pair (main before backfill, higher score, then ids)."""
     ordered = frame.sort(["buyer", "supplier", "backfill", "score", "_tie"],
                          descending=[False, False, False, True, False])
