@@ -29,6 +29,8 @@ from api.routers import (
     imports,
     matching,
     regions,
+    runs,
+    supplier_lists,
     weights,
 )
 from matching import __version__
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "chains", "description": "Industrial chain graph"},
             {"name": "weights", "description": "Weight profiles: versions, previews, evaluation, fitting"},
             {"name": "feedback", "description": "Outcomes on proposed pairs and graph suggestions"},
+            {"name": "runs", "description": "Batch runs, their match tables and diffs; supplier lists"},
             {"name": "operations", "description": "Health, readiness, metrics"},
         ],
     )
@@ -110,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
 
     for module in (enterprises, enterprise_writes, matching, imports, import_jobs, regions, chains, chainmap,
-                   weights, feedback):
+                   weights, feedback, runs, supplier_lists):
         app.include_router(module.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     install_problem_handlers(app)

@@ -14,6 +14,7 @@ from matching.commands.chainmap import (
 from matching.commands.evaluate import evaluate
 from matching.commands.imports import import_file
 from matching.commands.params import params
+from matching.commands.runs import lists_app, run, runs_app, schedule
 from matching.commands.seeds import seeds_app
 from matching.commands.serve import serve
 from matching.commands.weights import feedback_app, graph_app, weights_app
@@ -33,3 +34,7 @@ app.command("gaps")(gaps_command)
 app.command("recruitment")(recruitment_command)
 app.command("warnings")(warnings_command)
 app.command("targets")(targets_command)
+app.command("run")(run)
+app.add_typer(runs_app, name="runs")
+app.add_typer(lists_app, name="lists")
+app.command("schedule")(schedule)

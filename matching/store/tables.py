@@ -122,3 +122,25 @@ import_jobs = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Index("ix_import_jobs_created_at", "created_at"),
 )
+
+# Batch runs (matching.runs): one row per run; a 'running' row is also the lock that keeps runs from overlapping.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("data_fingerprint", String(64), nullable=True),
+    Column("weights_name", String(64), nullable=False),
+    Column("weights_version", Integer, nullable=False),
+    Column("params_version", Integer, nullable=False),
+    Column("code_version", String(64), nullable=False),
+    Column("options", ProfileJSON, nullable=False),
+    Column("counts", ProfileJSON, nullable=True),
+    Column("timings", ProfileJSON, nullable=True),
+    Index("ix_runs_status", "status"),
+)

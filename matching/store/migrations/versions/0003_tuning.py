@@ -1,6 +1,6 @@
 """Analyst tuning: weight profile versions (insert-only, the audit trail) and feedback events.
 
-Revision ID: 0004_tuning
+Revision ID: 0003_tuning
 Revises: 0002_import_jobs
 Create Date: 2026-12-01
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0004_tuning"
+revision = "0003_tuning"
 down_revision = "0002_import_jobs"
 branch_labels = None
 depends_on = None
