@@ -35,7 +35,7 @@ from matching.results import MatchResult
 from matching.scoring import PolicyLookup, RegionLookup
 from matching.sides import Side, inferred, query, stored
 from matching.text import TextModel, item_text
-from matching.units import to_base
+from matching.units import parse_unit, to_base
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
@@ -204,7 +204,7 @@ class MatchEngine:
             implied = inferred(ix, np.full(len(made), rec.slot), np.array([m for m, _ in made], dtype=np.int64),
                                np.array([c for _, c in made], dtype=np.float32))
             demand = _concat(explicit, implied)
-        return self._suppliers(ix, demand, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
+        return self._suppliers(ix, demand, k, weights, filters, self._warnings(ix, rec), enterprise_id)
 
     def buyers_for(
         self, enterprise_id: str, offer_id: str | None = None, *, k: int = 10,
@@ -217,7 +217,7 @@ class MatchEngine:
         if offer_id is not None and not rows:
             raise NotFoundError("offer", offer_id)
         supply = stored(ix, ix.offers, np.array(rows, dtype=np.int64))
-        return self._buyers(ix, supply, k, weights, filters, self._warnings(rec.enterprise), enterprise_id)
+        return self._buyers(ix, supply, k, weights, filters, self._warnings(ix, rec), enterprise_id)
 
     def match(
         self, query_item: Need | Offer, *, region_code: str | None = None, certifications: list[str] | None = None,
@@ -334,7 +334,7 @@ class MatchEngine:
                 rec = ix.records.get(party)
                 if rec is None:
                     continue
-                for w in self._warnings(rec.enterprise, (what, item_id)):
+                for w in self._warnings(ix, rec, (what, item_id)):
                     if f"{party}: {w}" not in all_warnings:
                         all_warnings.append(f"{party}: {w}")
         return MatchResult(items=items, weights={"name": profile.name, "version": profile.version},
@@ -358,16 +358,21 @@ class MatchEngine:
         return rec
 
     @staticmethod
-    def _warnings(e: Enterprise, only: tuple[str, str] | None = None) -> list[str]:
+    def _warnings(ix: ItemIndex, rec: EntRecord, only: tuple[str, str] | None = None) -> list[str]:
+        """Unknown-unit warnings of an enterprise (or of one of its items), read from the unit columns: a
+        query must not parse whole profiles for them."""
         out: list[str] = []
-        if only is None:
-            return e.unit_warnings()
-        what, item_id = only
-        items = e.offers if what == "offer" else e.needs
-        for it in items:
-            q = getattr(it, "capacity" if what == "offer" else "volume")
-            if it.id == item_id and q is not None and not q.unit_known():
-                out.append(_unit_warning(f"{what} {item_id}", q.unit))
+        for what, cols, rows, field in (("offer", ix.offers, rec.offer_rows, "capacity"),
+                                        ("need", ix.needs, rec.need_rows, "volume")):
+            for i, row in enumerate(rows):
+                unit = cols.unit[row]
+                if unit is None or parse_unit(unit) is not None:
+                    continue
+                if only is None:
+                    out.append(f"{what}s[{i}].{field}.unit: unknown unit {unit!r} kept as given; capacity fit is "
+                               "neutral")
+                elif only == (what, cols.item_id[row]):
+                    out.append(_unit_warning(f"{what} {only[1]}", unit))
         return out
 
 
