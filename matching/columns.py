@@ -110,9 +110,10 @@ class RowBlocks:
             return False
         start = group[0][0]
         merged = sp.vstack([m for _, m, _ in group], format="csr")
-        keep = alive[start : start + merged.shape[0]].astype(self.dtype)
-        merged = sp.csr_matrix(sp.diags(keep) @ merged)
-        merged.eliminate_zeros()
+        keep = alive[start : start + merged.shape[0]]
+        if not keep.all():  # a fresh build's blocks are all alive: no masked copy of the merged matrix
+            merged = sp.csr_matrix(sp.diags(keep.astype(self.dtype)) @ merged)
+            merged.eliminate_zeros()
         block = (start, merged, self._transpose(merged))
         with self._lock:
             current = self._blocks
