@@ -75,6 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Read from app.state, not from this closure: a stopped app then keeps no store, index or job runner
+        # alive (FastAPI's routers keep every app they were included in; tests start hundreds of apps).
+        service: ChainmatchService = app.state.service
+        jobs: ImportJobRunner = app.state.import_jobs
         # the index builds in the background: /healthz answers at once, matching answers 503 until ready
         service.index.start_build()
         task = asyncio.create_task(_poll_changes(service, metrics, settings.sync_interval_s))
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs.shutdown()
             metrics.close()
             service.close()
+            app.state.service = app.state.import_jobs = None
 
     app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
         title="chainmatch",
