@@ -33,7 +33,7 @@ from matching.relation_matrix import RelationMatrix
 from matching.relevance import relevance
 from matching.results import MatchResult
 from matching.scoring import PolicyLookup, RegionLookup
-from matching.sides import Side, inferred, query, stored
+from matching.sides import Side, concat, inferred, query, stored
 from matching.text import TextModel, item_text
 from matching.units import parse_unit, to_base
 from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
@@ -203,7 +203,7 @@ class MatchEngine:
             made = sorted(rec.made.items())
             implied = inferred(ix, np.full(len(made), rec.slot), np.array([m for m, _ in made], dtype=np.int64),
                                np.array([c for _, c in made], dtype=np.float32))
-            demand = _concat(explicit, implied)
+            demand = concat(explicit, implied)
         return self._suppliers(ix, demand, k, weights, filters, self._warnings(ix, rec), enterprise_id)
 
     def buyers_for(
@@ -286,7 +286,7 @@ class MatchEngine:
         implied = inferred(ix, np.array([s for s, _ in keys], dtype=np.int64),
                            np.array([n for _, n in keys], dtype=np.int64),
                            np.array([made[key] for key in keys], dtype=np.float32))
-        demand = _concat(explicit, implied)
+        demand = concat(explicit, implied)
         di = np.repeat(np.arange(len(demand)), len(supply))
         si = np.tile(np.arange(len(supply)), len(demand))
         return self._finish(ix, demand, supply, di, si, k, weights, filters, warnings, asking, query_id,
@@ -374,21 +374,6 @@ class MatchEngine:
                 elif only == (what, cols.item_id[row]):
                     out.append(_unit_warning(f"{what} {only[1]}", unit))
         return out
-
-
-def _concat(a: Side, b: Side) -> Side:
-    import scipy.sparse as sp
-
-    out = {}
-    for f in Side.__dataclass_fields__:
-        x, y = getattr(a, f), getattr(b, f)
-        if isinstance(x, list):
-            out[f] = x + y
-        elif sp.issparse(x):
-            out[f] = sp.vstack([x, y], format="csr")
-        else:
-            out[f] = np.concatenate([x, y])
-    return Side(**out)
 
 
 def _unit_warning(where: str, unit: str) -> str:

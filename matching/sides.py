@@ -52,7 +52,8 @@ class Side:
         return len(self.slot)
 
 
-def _party(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
+def party_columns(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
+    """The enterprise columns of a side, for the enterprises in ``slots``."""
     return {
         "slot": slots, "code": index.ent_code.view[slots], "lat": index.ent_lat.view[slots],
         "lon": index.ent_lon.view[slots], "circle": index.ent_circle.view[slots],
@@ -67,7 +68,7 @@ def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
     slots = cols.ent.view[rows].astype(np.int64)
     n = len(rows)
     return Side(
-        **_party(index, slots),  # type: ignore[arg-type]
+        **party_columns(index, slots),  # type: ignore[arg-type]
         row=rows, use_node=np.full(n, -1, dtype=np.int64),
         head_nodes=cols.head_nodes.view[rows], head_conf=cols.head_conf.view[rows],
         use_nodes=cols.use_nodes.view[rows], use_conf=cols.use_conf.view[rows],
@@ -90,7 +91,7 @@ def inferred(index: ItemIndex, slots: np.ndarray, nodes: np.ndarray, conf: np.nd
     node_matrix = index.linker.node_matrix_
     assert node_matrix is not None
     return Side(
-        **_party(index, slots),  # type: ignore[arg-type]
+        **party_columns(index, slots),  # type: ignore[arg-type]
         row=np.full(n, -1, dtype=np.int64), use_node=np.asarray(nodes, dtype=np.int64),
         head_nodes=np.full((n, HEAD_WIDTH), -1, dtype=np.int32), head_conf=np.zeros((n, HEAD_WIDTH), np.float32),
         use_nodes=use_nodes, use_conf=use_conf, for_nodes=np.full((n, FOR_WIDTH), -1, dtype=np.int32),
@@ -137,3 +138,17 @@ def _objects(values: list[frozenset[str]]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def concat(a: Side, b: Side) -> Side:
+    """The rows of ``a`` followed by the rows of ``b`` (e.g. explicit needs, then inferred demand)."""
+    out: dict[str, object] = {}
+    for f in Side.__dataclass_fields__:
+        x, y = getattr(a, f), getattr(b, f)
+        if isinstance(x, list):
+            out[f] = x + y
+        elif sp.issparse(x):
+            out[f] = sp.vstack([x, y], format="csr")
+        else:
+            out[f] = np.concatenate([x, y])
+    return Side(**out)  # type: ignore[arg-type]

@@ -20,12 +20,11 @@ import scipy.sparse as sp
 
 from matching.candidates import supply_candidates
 from matching.components import components, filter_mask, weighted_score
-from matching.engine import _concat
 from matching.item_index import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemIndex
 from matching.ranking import Scored, mark_served
 from matching.relation_matrix import KIND_CODES
 from matching.relevance import relevance
-from matching.sides import Side, _party, inferred, stored
+from matching.sides import Side, concat, inferred, party_columns, stored
 from matching.weights import DEFAULT_PROFILE, WeightProfile
 
 ProgressFn = Callable[[int, int], None]
@@ -44,7 +43,7 @@ def node_demands(index: ItemIndex, slots: np.ndarray, nodes: np.ndarray) -> Side
     node_matrix = index.linker.node_matrix_
     assert node_matrix is not None
     return Side(
-        **_party(index, slots),  # type: ignore[arg-type]
+        **party_columns(index, slots),  # type: ignore[arg-type]
         row=np.full(n, -1, dtype=np.int64), use_node=np.full(n, -1, dtype=np.int64),
         head_nodes=head_nodes, head_conf=head_conf,
         use_nodes=np.full((n, USE_WIDTH), -1, dtype=np.int32), use_conf=np.zeros((n, USE_WIDTH), np.float32),
@@ -66,7 +65,7 @@ def firm_demands(index: ItemIndex, slots: np.ndarray) -> Side:
             for node, conf in sorted(rec.made.items())]
     implied = inferred(index, np.array([s for s, *_ in made], dtype=np.int64),
                        np.array([m for _, m, _ in made], dtype=np.int64), np.array([c for *_, c in made], np.float32))
-    return _concat(stored(index, index.needs, rows), implied)
+    return concat(stored(index, index.needs, rows), implied)
 
 
 def rank_suppliers(
