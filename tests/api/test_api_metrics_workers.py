@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +11,7 @@ import httpx
 import pytest
 
 from matching.settings import Settings
-from tests.api.api_helpers import API_KEYS
-from tests.api.test_api_workers import _free_port, _Lines, wait_all_ready
+from tests.api.test_api_workers import two_worker_server
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTHZ = re.compile(r'^chainmatch_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$', re.M)
@@ -24,26 +20,7 @@ INDEX = re.compile(r'^chainmatch_index_enterprises\{pid="(\d+)"\} (\S+)$', re.M)
 
 @pytest.mark.slow
 def test_metrics_aggregate_two_workers(make_settings: Callable[..., Settings], data_dir: Path) -> None:
-    settings = make_settings()
-    port = _free_port()
-    env = {**os.environ, "CHAINMATCH_API_KEYS": API_KEYS, "CHAINMATCH_SEEDS_DIR": str(settings.seeds_dir),
-           "CHAINMATCH_LOG_LEVEL": "INFO"}  # fmt: skip
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    args = ["--port", str(port), "--workers", "2", "--data-dir", str(data_dir)]
-    if settings.database_url:
-        args += ["--database-url", settings.database_url]
-    code = "import typer; from matching.commands.serve import serve; typer.run(serve)"
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    stderr = _Lines(proc.stderr)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while sum("Application startup complete" in line for line in stderr.lines) < 2:
-            assert proc.poll() is None, "".join(stderr.lines)
-            assert time.monotonic() < deadline, "workers did not start:\n" + "".join(stderr.lines[-20:])
-            time.sleep(0.1)
-        wait_all_ready(base)
+    with two_worker_server(make_settings(), data_dir) as (base, stderr):
         sent = 0
         while sent < 60:  # fresh connections: the kernel spreads them over both workers
             sent += 1
@@ -62,6 +39,3 @@ def test_metrics_aggregate_two_workers(make_settings: Callable[..., Settings], d
             seen_pids |= {pid for pid, _ in INDEX.findall(text)}
             assert all(float(v) == 4 for _, v in INDEX.findall(text))
         assert len(seen_pids) == 2  # one index gauge per live worker
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

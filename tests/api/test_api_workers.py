@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,12 +172,13 @@ def wait_all_ready(base: str, timeout: float = 120.0) -> None:
             time.sleep(0.1)
 
 
-@pytest.mark.slow
-def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir: Path) -> None:
-    settings = make_settings()
+@contextlib.contextmanager
+def two_worker_server(settings: Settings, data_dir: Path) -> Iterator[tuple[str, _Lines]]:
+    """``chainmatch serve --workers 2`` on a free loopback port, both workers ready: ``(base URL, stderr)``."""
     port = _free_port()
     env = {**os.environ, "CHAINMATCH_API_KEYS": API_KEYS, "CHAINMATCH_SEEDS_DIR": str(settings.seeds_dir),
            "CHAINMATCH_LOG_LEVEL": "INFO"}  # fmt: skip
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve sets up its own
     args = ["--port", str(port), "--workers", "2", "--data-dir", str(data_dir)]
     if settings.database_url:
         args += ["--database-url", settings.database_url]
@@ -192,6 +194,15 @@ def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir
             assert time.monotonic() < deadline, "workers did not start:\n" + "".join(stderr.lines[-20:])
             time.sleep(0.1)
         wait_all_ready(base)
+        yield base, stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir: Path) -> None:
+    with two_worker_server(make_settings(), data_dir) as (base, stderr):
         put = httpx.put(f"{base}/v1/enterprises/srv-new", headers=PORTAL, timeout=10,
                         json=enterprise(offers=[{"id": "o1", "product": "己二酸"}]))  # fmt: skip
         assert put.status_code == 201, put.text
@@ -215,6 +226,3 @@ def test_serve_with_two_workers(make_settings: Callable[..., Settings], data_dir
         assert len(seeded) == 1 and seeded[0]["enterprises"] == 4  # one worker seeded, once
         listed = httpx.get(f"{base}/v1/enterprises", headers=PORTAL, timeout=10).json()["items"]
         assert len(listed) == 5
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
