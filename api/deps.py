@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -19,15 +19,15 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_service(request: Request) -> ChainmatchService:
+async def get_service(request: Request) -> ChainmatchService:
     service: ChainmatchService = request.app.state.service
     return service
 
 
-def require(role: Role) -> Callable[[Request, str | None], Principal]:
+def require(role: Role) -> Callable[[Request, str | None], Coroutine[Any, Any, Principal]]:
     """A dependency admitting keys whose role is at least ``role``."""
 
-    def check(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+    async def check(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
         keyring: KeyRing = request.app.state.keyring
         principal = keyring.authenticate(key)
         if principal is None:

@@ -11,7 +11,7 @@ from matching.relation_matrix import KIND_CODES
 from matching.relations import RelationKind
 from matching.results import Explanation, MatchItem, Party
 from matching.sides import Side
-from matching.text import shared_terms
+from matching.text import terms_in
 from matching.weights import COMPONENTS, WeightProfile
 
 QUERY_ID = "(query)"
@@ -24,6 +24,7 @@ class ItemBuilder:
     def __init__(self, index: ItemIndex) -> None:
         self.index = index
         self._node_tokens: dict[int, list[str]] = {}
+        self._item_tokens: dict[tuple[int, int], list[str]] = {}
 
     def party(self, slot: int, region: str | None = None) -> Party:
         if slot < 0:
@@ -54,7 +55,8 @@ class ItemBuilder:
             inferred_input = relation.via or relation.path[-2] if len(relation.path) > 1 else None
         demand_tokens = (self._tokens_of_node(rel.pos[inferred_input]) if inferred_input else []) if inferred \
             else self._tokens(ix.needs, need_row, query_text)
-        supply_tokens = self._tokens(ix.offers, offer_row, query_text)
+        supply_text = query_text if offer_row < 0 else \
+            f"{ix.offers.product[offer_row]} {ix.offers.description[offer_row] or ''}"
         if relation is not None:
             offer_label = graph.nodes[relation.path[0]].name
             need_label = graph.nodes[relation.path[-1]].name
@@ -76,7 +78,7 @@ class ItemBuilder:
             chain_path=[graph.nodes[n].name for n in relation.path] if relation else [],
             chain_path_text=rel.relations.render(relation) if relation and len(relation.path) > 1 else None,
             relation=str(relation.kind) if relation else "text",
-            shared_terms=shared_terms(supply_tokens, demand_tokens),
+            shared_terms=terms_in(supply_text, demand_tokens),
             distance_km=None if dist is None else round(dist, 1),
             inferred_input=graph.nodes[inferred_input].name if inferred_input else None,
             contributions=contributions, filters_applied=pfilter.applied(required), summary_zh=summary,
@@ -87,9 +89,11 @@ class ItemBuilder:
         )
 
     def _tokens(self, cols: ItemColumns, row: int, query_text: str) -> list[str]:
-        if row < 0:
-            return self.index.text.tokens(query_text)
-        return self.index.text.tokens(f"{cols.product[row]} {cols.description[row] or ''}")
+        key = (id(cols), row)
+        if key not in self._item_tokens:  # one need is explained once per response, not once per item
+            text = query_text if row < 0 else f"{cols.product[row]} {cols.description[row] or ''}"
+            self._item_tokens[key] = self.index.text.tokens(text)
+        return self._item_tokens[key]
 
     def _tokens_of_node(self, node: int) -> list[str]:
         if node not in self._node_tokens:

@@ -292,9 +292,13 @@ class ChainmatchService:
         k: int,
         weights: str | None,
         filters: MatchFilters | None = None,
+        sync: bool = True,
     ) -> MatchResult:
+        """Ranked suppliers. ``sync=False`` skips the change-log check: the web layer answers on its event
+        loop and never applies a batch there; its poll task keeps the index within ``sync_interval_s``."""
         profile = self.resolve_weights(weights)
-        self.sync()  # reads take no lock: the engine's reads are pure and its writes swap in new blocks
+        if sync:
+            self.sync()  # reads take no lock: the engine's reads are pure and its writes swap in new blocks
         return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
 
     def buyers_for(
@@ -305,9 +309,12 @@ class ChainmatchService:
         k: int,
         weights: str | None,
         filters: MatchFilters | None = None,
+        sync: bool = True,
     ) -> MatchResult:
+        """Ranked likely buyers (``sync`` as in :meth:`suppliers_for`)."""
         profile = self.resolve_weights(weights)
-        self.sync()
+        if sync:
+            self.sync()
         return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
 
     def match(
@@ -319,7 +326,9 @@ class ChainmatchService:
         k: int,
         weights: str | None,
         filters: MatchFilters | None = None,
+        sync: bool = True,
     ) -> MatchResult:
+        """An ad-hoc query (``sync`` as in :meth:`suppliers_for`)."""
         profile = self.resolve_weights(weights)
         if region_code is not None:
             region = self.regions.get(region_code)
@@ -329,7 +338,8 @@ class ChainmatchService:
                     [FieldError("region_code", f"unknown GB/T 2260 county code {region_code!r}")],
                 )
             region_code = region.code  # a superseded code counts as its successor (same county)
-        self.sync()
+        if sync:
+            self.sync()
         return self._engine().match(
             query,
             region_code=region_code,

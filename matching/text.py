@@ -254,12 +254,16 @@ PROVENANCE_PATTERN = r"公开(?:信息|工艺知识|报道|资料)"
 _PROVENANCE = re.compile(PROVENANCE_PATTERN)
 
 
-def shared_terms(a: Sequence[str], b: Sequence[str], limit: int = 8) -> list[str]:
-    """Tokens common to both lists, longest first then in order of appearance in ``a``."""
-    in_b = set(b)
-    seen: list[str] = []
-    for tok in a:
-        if tok in in_b and tok not in seen:
-            seen.append(tok)
-    seen.sort(key=lambda t: -len(t))
-    return seen[:limit]
+def terms_in(text: str, tokens: Sequence[str], limit: int = 8) -> list[str]:
+    """The ``tokens`` (of two or more characters) that occur in ``text``, longest first, then by where they
+    first occur: Chinese has no spaces, so a need's 正极材料 is shared with an offer of 三元正极材料 even
+    where the offer's segmentation keeps the longer word. Only one side is segmented, which is what makes
+    explaining a response cheap."""
+    haystack = normalise_text(text)
+    found: dict[str, int] = {}
+    for tok in tokens:
+        if len(tok) >= 2 and tok not in found:
+            at = haystack.find(tok)
+            if at >= 0:
+                found[tok] = at
+    return sorted(found, key=lambda t: (-len(t), found[t]))[:limit]

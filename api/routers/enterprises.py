@@ -109,7 +109,7 @@ def list_enterprises(
     summary="Ranked suppliers",
     responses=NOT_FOUND,
 )
-def suppliers(
+async def suppliers(
     request: Request,
     enterprise_id: EnterpriseIdPath,
     service: ServiceDep,
@@ -127,7 +127,7 @@ def suppliers(
 
     中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
     filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters)
+    result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters, sync=False)
     return match_response(request, "suppliers", result)
 
 
@@ -137,7 +137,7 @@ def suppliers(
     summary="Ranked likely buyers",
     responses=NOT_FOUND,
 )
-def buyers(
+async def buyers(
     request: Request,
     enterprise_id: EnterpriseIdPath,
     service: ServiceDep,
@@ -152,7 +152,7 @@ def buyers(
 
     中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
     filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters)
+    result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters, sync=False)
     return match_response(request, "buyers", result)
 
 

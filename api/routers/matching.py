@@ -36,7 +36,7 @@ def match_response(request: Request, kind: str, result: MatchResult) -> MatchRes
 @router.post(
     "/match", response_model=MatchResponse, summary="Ad-hoc match", responses={**NOT_FOUND, **TOO_LARGE}
 )
-def match(request: Request, body: MatchRequest, service: ServiceDep, _key: PortalKey) -> MatchResponse:
+async def match(request: Request, body: MatchRequest, service: ServiceDep, _key: PortalKey) -> MatchResponse:
     """A `need` returns ranked suppliers; an `offer` returns ranked buyers. `region_code` is the asker's
     county (for distance and cross-region scoring); `certifications` are the asker's, for an offer query.
 
@@ -53,5 +53,6 @@ def match(request: Request, body: MatchRequest, service: ServiceDep, _key: Porta
         k=body.k,
         weights=body.weights,
         filters=body.filters,
+        sync=False,
     )
     return match_response(request, "adhoc", result)
