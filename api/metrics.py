@@ -56,6 +56,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="liveall",
         )
+        self.gc_frozen = Gauge(
+            "chainmatch_gc_frozen_objects",
+            "Objects this worker moved out of the garbage collector's reach (gc.freeze) once its index was built",
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
         self.index_seq = Gauge(
             "chainmatch_index_change_seq",
             "Last change-log sequence applied by this worker",

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     seeds_dir: Path | None = Field(default=None, description="Seed directory; default the repo's seeds/")
     seed_on_empty: bool = Field(default=True, description="Load seed enterprises into an empty store")
     sync_interval_s: float = Field(default=0.5, gt=0, le=0.5, description="Change-log poll interval")
+    gc_freeze: bool = Field(
+        default=True,
+        description="Freeze the built index out of the garbage collector's full collections (gc.freeze); off "
+        "in processes that start many short-lived apps, such as a test suite",
+    )
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest JSON request body")
     max_import_bytes: int = Field(default=10 << 20, ge=1024, description="Largest import upload")
     max_import_rows: int = Field(default=50_000, ge=1)

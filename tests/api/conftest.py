@@ -7,6 +7,7 @@ regions come from the repository's ``seeds/regions.yaml`` and the ``cpca`` packa
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
+# Hundreds of apps start in this process: frozen objects of finished apps would never be collected.
+os.environ.setdefault("CHAINMATCH_GC_FREEZE", "false")
 
 from fastapi.testclient import TestClient  # noqa: E402
 

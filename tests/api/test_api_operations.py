@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -83,6 +86,22 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert sample("chainmatch_http_request_duration_seconds_count", method="GET", route=route) == 3
     assert sample("chainmatch_matches_total", kind="adhoc") == 1
     assert sample("chainmatch_index_enterprises") == 4
+
+
+def test_built_index_is_frozen_out_of_the_garbage_collector(make_client: Callable[..., TestClient]) -> None:
+    """A full collection walks every live object (seconds per request at 100k firms): once the index is
+    built, the change-log poll freezes it, and /metrics says how many objects are frozen."""
+    client = make_client(gc_freeze=True)
+    deadline = time.monotonic() + 10
+    frozen = 0.0
+    while time.monotonic() < deadline:
+        match = re.search(r"^chainmatch_gc_frozen_objects(?:\{[^}]*\})? (\S+)$", client.get("/metrics").text, re.M)
+        frozen = float(match.group(1)) if match else 0.0
+        if frozen > 0:
+            break
+        time.sleep(0.1)
+    assert frozen > 10_000  # the graph, regions and the index's records, not a handful of objects
+    gc.unfreeze()  # give this test process's objects back to the collector
 
 
 def test_request_id_echoed_or_generated(client: TestClient) -> None:
