@@ -1,6 +1,7 @@
 """Loopback load test of ``chainmatch serve``: N clients, 70% GET suppliers / 30% PUT, for a fixed time.
 
-Generates N enterprises (``benchmarks/synthetic.py``), writes them straight into a fresh SQLite store, starts the
+Generates N enterprises (``benchmarks/synthetic.py``), writes them straight into a fresh SQLite store one chunk
+at a time (``--keep-dir`` keeps the store, and the server's index snapshot, for the next run), starts the
 server on a loopback port, waits until every worker is ready, then runs ``--clients`` threads (one keep-alive
 httpx client each) for ``--duration`` seconds and stops by itself. Each request is a GET
 ``/v1/enterprises/{id}/suppliers?need_id=…&k=10`` for a random firm with needs, or a PUT that changes one offer's
@@ -9,11 +10,13 @@ errors, requests over 1 s, and the server's RSS at the start and end (and sample
 
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 60
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
+    .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m --write-share 0
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import tempfile
@@ -25,8 +28,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.serve_harness import PORTAL_KEY, Server, generate, prepare_store
-from matching.profiles import Enterprise
+from benchmarks.serve_harness import PORTAL_KEY, Corpus, Server, corpus_of, prepare_store_streamed, prepared
 
 
 @dataclass
@@ -42,15 +44,14 @@ class ClientResult:
     put: OpStats = field(default_factory=OpStats)
 
 
-def _client(base: str, firms: list[Enterprise], seekers: list[Enterprise], write_share: float, stop_at: float,
-            seed: int, out: ClientResult) -> None:  # fmt: skip
+def _client(base: str, corpus: Corpus, write_share: float, stop_at: float, seed: int, out: ClientResult) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=base, headers={"X-API-Key": PORTAL_KEY}, timeout=30) as http:
         n = 0
         while time.perf_counter() < stop_at:
             n += 1
             if rng.random() < write_share:
-                e = rng.choice(firms)
+                e = rng.choice(corpus.writable)
                 body = e.model_dump(mode="json", exclude={"id"}, exclude_none=True)
                 if body.get("offers"):
                     body["offers"][0]["description"] = f"负载更新 {seed}-{n}"
@@ -58,10 +59,9 @@ def _client(base: str, firms: list[Enterprise], seekers: list[Enterprise], write
                     body["name"] = f"{e.name}{n % 7}"
                 op, method, url, kwargs = out.put, "PUT", f"/v1/enterprises/{e.id}", {"json": body}
             else:
-                e = rng.choice(seekers)
-                need = rng.choice(e.needs)
-                op, method, url, kwargs = out.get, "GET", f"/v1/enterprises/{e.id}/suppliers", {
-                    "params": {"need_id": need.id, "k": 10}}  # fmt: skip
+                firm, needs = rng.choice(corpus.seekers)
+                op, method, url, kwargs = out.get, "GET", f"/v1/enterprises/{firm}/suppliers", {
+                    "params": {"need_id": rng.choice(needs), "k": 10}}  # fmt: skip
             started = time.perf_counter()
             try:
                 response = http.request(method, url, **kwargs)  # type: ignore[arg-type]
@@ -92,21 +92,19 @@ def _summary(name: str, stats: list[OpStats], duration: float) -> dict[str, floa
     }
 
 
-def run(size: int, clients: int, duration: float, workers: int, write_share: float) -> dict[str, object]:
-    t0 = time.perf_counter()
-    profiles = generate(size)
-    generate_s = time.perf_counter() - t0
-    seekers = [p for p in profiles if p.needs]
-    with tempfile.TemporaryDirectory(prefix="cm-load-") as tmp:
-        data_dir = Path(tmp)
-        load_s = prepare_store(data_dir, profiles)
+def run(size: int, clients: int, duration: float, workers: int, write_share: float,
+        keep_dir: Path | None = None) -> dict[str, object]:  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        data_dir = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cm-load-")))
+        load_s = 0.0 if keep_dir is not None and prepared(data_dir, size) else prepare_store_streamed(data_dir, size)
+        corpus = corpus_of(size)
         with Server(data_dir, workers=workers) as server:
             rss = [(0.0, server.rss_mb())]
             results = [ClientResult() for _ in range(clients)]
             stop_at = time.perf_counter() + duration
             threads = [
-                threading.Thread(target=_client, args=(server.base, profiles, seekers, write_share, stop_at, i,
-                                                       results[i]), daemon=True)
+                threading.Thread(target=_client, args=(server.base, corpus, write_share, stop_at, i, results[i]),
+                                 daemon=True)
                 for i in range(clients)
             ]
             started = time.perf_counter()
@@ -126,7 +124,7 @@ def run(size: int, clients: int, duration: float, workers: int, write_share: flo
     rss_values = [v for _, v in rss]
     return {
         "size": size, "clients": clients, "workers": workers, "duration_s": round(elapsed, 1),
-        "write_share": write_share, "generate_s": round(generate_s, 1), "store_load_s": round(load_s, 1),
+        "write_share": write_share, "store_load_s": round(load_s, 1),
         **startup, "total_req_s": round(total / elapsed, 1), "ops": [gets, puts],
         "rss_start_mb": round(rss_values[0]), "rss_end_mb": round(rss_values[-1]),
         "rss_max_mb": round(max(rss_values)),
@@ -143,8 +141,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--write-share", type=float, default=0.3)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--keep-dir", type=Path, help="data dir to keep (store, index snapshot) instead of a temp dir")
     args = parser.parse_args()
-    result = run(args.size, args.clients, args.duration, args.workers, args.write_share)
+    result = run(args.size, args.clients, args.duration, args.workers, args.write_share, args.keep_dir)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return

@@ -17,13 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from matching.chains import load_graph
 from matching.profiles import Enterprise
@@ -46,19 +48,82 @@ def generate(n: int, seed: int = 7) -> list[Enterprise]:
     return frames_to_profiles(*frames)
 
 
+@dataclass
+class Corpus:
+    """What the load clients need of a generated store, without holding every profile: the firms with
+    needs (id and need ids) and a sample of whole profiles to re-PUT."""
+
+    seekers: list[tuple[str, list[str]]]
+    writable: list[Enterprise]
+
+
+def corpus_of(n: int, seed: int = 7, sample: int = 20_000) -> Corpus:
+    """The clients' view of the generated corpus of ``n`` firms (read from the frames, not the store)."""
+    import polars as pl
+
+    from benchmarks.synthetic import cached_frames
+    from matching.frames import frames_to_profiles
+
+    (ents, offers, needs), _ = cached_frames(load_graph(), RegionRegistry.load(), n, seed=seed)
+    seekers = needs.group_by("enterprise_id", maintain_order=True).agg(pl.col("need_id")).rows()
+    pick = ents.sample(n=min(sample, ents.height), seed=seed)
+    mine = pl.col("enterprise_id").is_in(pick["id"].implode())
+    return Corpus(seekers, frames_to_profiles(pick, offers.filter(mine), needs.filter(mine)))
+
+
+def prepare_store_streamed(data_dir: Path, n: int, seed: int = 7) -> float:
+    """The generated corpus of ``n`` firms written into a fresh SQLite store one chunk at a time (a 1M
+    corpus never exists as 1M profiles at once); returns the seconds it took."""
+    from benchmarks.synthetic import cached_frames
+    from matching.corpus import FrameChunks
+
+    frames, _ = cached_frames(load_graph(), RegionRegistry.load(), n, seed=seed)
+    started = time.perf_counter()
+    engine = _fresh_store(data_dir)
+    seq = 0
+    now = datetime.now(UTC)
+    for chunk in FrameChunks(*frames).profiles():
+        _insert(engine, chunk, seq, now)
+        seq += len(chunk)
+    _finish_store(engine, now)
+    (data_dir / STORE_MARKER).write_text(f"{n} {seed}\n")
+    return time.perf_counter() - started
+
+
+def prepared(data_dir: Path, n: int, seed: int = 7) -> bool:
+    """Whether ``data_dir`` already holds the store :func:`prepare_store_streamed` writes for ``n``, ``seed``."""
+    marker = data_dir / STORE_MARKER
+    return marker.exists() and marker.read_text().split() == [str(n), str(seed)]
+
+
+STORE_MARKER = "bench-corpus.txt"
+
+
 def prepare_store(data_dir: Path, profiles: list[Enterprise]) -> float:
     """Write ``profiles`` into a fresh SQLite store in ``data_dir``; returns the seconds it took."""
     started = time.perf_counter()
+    engine = _fresh_store(data_dir)
+    now = datetime.now(UTC)
+    _insert(engine, profiles, 0, now)
+    _finish_store(engine, now)
+    return time.perf_counter() - started
+
+
+def _fresh_store(data_dir: Path) -> Engine:
     data_dir.mkdir(parents=True, exist_ok=True)
     db_file = data_dir / "chainmatch.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     engine = create_db_engine(f"sqlite:///{db_file.resolve()}")
     migrate(engine)
-    now = datetime.now(UTC)
+    return engine
+
+
+def _insert(engine: Engine, profiles: Sequence[Enterprise], seq: int, now: datetime) -> None:
+    """Rows and change-log entries exactly as the repository writes them, in one transaction."""
     rows = [
         {"id": e.id, "name": e.name, "region_code": e.region_code, "search_text": search_text(e),
-         "profile": profile_json(e), "created_at": now, "updated_at": now, "seq": i + 1}
+         "profile": profile_json(e), "created_at": now, "updated_at": now, "seq": seq + i + 1}
         for i, e in enumerate(profiles)
     ]  # fmt: skip
     changes = [{"seq": r["seq"], "enterprise_id": r["id"], "op": "upsert", "changed_at": now} for r in rows]
@@ -66,9 +131,12 @@ def prepare_store(data_dir: Path, profiles: list[Enterprise]) -> float:
         for start in range(0, len(rows), 5000):
             conn.execute(insert(enterprises), rows[start : start + 5000])
             conn.execute(insert(enterprise_changes), changes[start : start + 5000])
+
+
+def _finish_store(engine: Engine, now: datetime) -> None:
+    with engine.begin() as conn:
         conn.execute(insert(store_meta).values(key="seeded_at", value=now.isoformat()))
     engine.dispose()
-    return time.perf_counter() - started
 
 
 def free_port() -> int:
