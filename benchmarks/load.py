@@ -10,7 +10,7 @@ errors, requests over 1 s, and the server's RSS at the start and end (and sample
 
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 60
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
-    .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m --write-share 0
+    .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m --phase 0:60 --phase 0.3:600
 """
 
 from __future__ import annotations
@@ -92,70 +92,80 @@ def _summary(name: str, stats: list[OpStats], duration: float) -> dict[str, floa
     }
 
 
-def run(size: int, clients: int, duration: float, workers: int, write_share: float,
+def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_share: float) -> dict[str, object]:
+    """``clients`` threads for ``duration`` seconds at ``write_share`` writes; RSS sampled every 10 s."""
+    rss = [server.rss_mb()]
+    results = [ClientResult() for _ in range(clients)]
+    stop_at = time.perf_counter() + duration
+    threads = [threading.Thread(target=_client, args=(server.base, corpus, write_share, stop_at, i, results[i]),
+                                daemon=True) for i in range(clients)]  # fmt: skip
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
+        rss.append(server.rss_mb())
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    gets = _summary("GET suppliers", [r.get for r in results], elapsed)
+    puts = _summary("PUT enterprise", [r.put for r in results], elapsed)
+    total = gets.get("requests", 0) + puts.get("requests", 0)  # type: ignore[operator]
+    return {
+        "write_share": write_share, "duration_s": round(elapsed, 1), "total_req_s": round(total / elapsed, 1),
+        "ops": [gets, puts], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
+        "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1),
+        "error_samples": [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5],
+    }  # fmt: skip
+
+
+def run(size: int, clients: int, phases: list[tuple[float, float]], workers: int,
         keep_dir: Path | None = None) -> dict[str, object]:  # fmt: skip
+    """One server over ``size`` firms; each phase is ``(write share, seconds)``, run one after another."""
     with contextlib.ExitStack() as stack:
         data_dir = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cm-load-")))
         load_s = 0.0 if keep_dir is not None and prepared(data_dir, size) else prepare_store_streamed(data_dir, size)
         corpus = corpus_of(size)
         with Server(data_dir, workers=workers) as server:
-            rss = [(0.0, server.rss_mb())]
-            results = [ClientResult() for _ in range(clients)]
-            stop_at = time.perf_counter() + duration
-            threads = [
-                threading.Thread(target=_client, args=(server.base, corpus, write_share, stop_at, i, results[i]),
-                                 daemon=True)
-                for i in range(clients)
-            ]
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            while any(t.is_alive() for t in threads):
-                time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
-                rss.append((round(time.perf_counter() - started, 1), server.rss_mb()))
-            for t in threads:
-                t.join()
-            elapsed = time.perf_counter() - started
             startup = {"healthz_s": round(server.healthz_s or 0, 1), "ready_s": round(server.ready_s or 0, 1)}
-    gets = _summary("GET suppliers", [r.get for r in results], elapsed)
-    puts = _summary("PUT enterprise", [r.put for r in results], elapsed)
-    total = gets.get("requests", 0) + puts.get("requests", 0)  # type: ignore[operator]
-    samples = [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5]
-    rss_values = [v for _, v in rss]
-    return {
-        "size": size, "clients": clients, "workers": workers, "duration_s": round(elapsed, 1),
-        "write_share": write_share, "store_load_s": round(load_s, 1),
-        **startup, "total_req_s": round(total / elapsed, 1), "ops": [gets, puts],
-        "rss_start_mb": round(rss_values[0]), "rss_end_mb": round(rss_values[-1]),
-        "rss_max_mb": round(max(rss_values)),
-        "rss_growth_pct": round((rss_values[-1] / rss_values[0] - 1) * 100, 1),
-        "error_samples": samples,
-    }  # fmt: skip
+            results = [_phase(server, corpus, clients, seconds, share) for share, seconds in phases]
+    return {"size": size, "clients": clients, "workers": workers, "store_load_s": round(load_s, 1), **startup,
+            "phases": results}  # fmt: skip
+
+
+def _parse_phase(text: str) -> tuple[float, float]:
+    share, _, seconds = text.partition(":")
+    return float(share), float(seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=10_000, help="generated enterprises in the store")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (one phase)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--write-share", type=float, default=0.3)
+    parser.add_argument("--phase", action="append", type=_parse_phase, metavar="SHARE:SECONDS",
+                        help="instead of --write-share/--duration: phases run one after another on the same "
+                             "server, e.g. --phase 0:60 --phase 0.3:600")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--keep-dir", type=Path, help="data dir to keep (store, index snapshot) instead of a temp dir")
     args = parser.parse_args()
-    result = run(args.size, args.clients, args.duration, args.workers, args.write_share, args.keep_dir)
+    phases = args.phase or [(args.write_share, args.duration)]
+    result = run(args.size, args.clients, phases, args.workers, args.keep_dir)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    print(f"{result['size']} enterprises, {result['workers']} worker(s), {result['clients']} clients, "
-          f"{result['duration_s']} s, {args.write_share:.0%} writes; ready after {result['ready_s']} s "
-          f"(healthz {result['healthz_s']} s); total {result['total_req_s']} req/s")  # fmt: skip
-    for op in result["ops"]:  # type: ignore[attr-defined]
-        print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
-    print(f"  RSS {result['rss_start_mb']} → {result['rss_end_mb']} MB ({result['rss_growth_pct']:+} %), "
-          f"max {result['rss_max_mb']} MB")  # fmt: skip
-    for sample in result["error_samples"]:  # type: ignore[attr-defined]
-        print("  error:", sample)
+    print(f"{result['size']} enterprises, {result['workers']} worker(s), {result['clients']} clients; ready after "
+          f"{result['ready_s']} s (healthz {result['healthz_s']} s)")  # fmt: skip
+    for phase in result["phases"]:  # type: ignore[attr-defined]
+        print(f"{phase['write_share']:.0%} writes for {phase['duration_s']} s: total {phase['total_req_s']} req/s")
+        for op in phase["ops"]:
+            print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
+        print(f"  RSS {phase['rss_start_mb']} → {phase['rss_end_mb']} MB ({phase['rss_growth_pct']:+} %), "
+              f"max {phase['rss_max_mb']} MB")  # fmt: skip
+        for sample in phase["error_samples"]:
+            print("  error:", sample)
 
 
 if __name__ == "__main__":
