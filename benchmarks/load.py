@@ -10,7 +10,8 @@ errors, requests over 1 s, and the server's RSS at the start and end (and sample
 
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 60
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
-    .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m --phase 0:60 --phase 0.3:600
+    .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m \\
+        --phase 0:30:1 --phase 0:60 --phase 0.3:600   # 1 client, then 8 read-only, then the soak
 """
 
 from __future__ import annotations
@@ -112,30 +113,32 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     puts = _summary("PUT enterprise", [r.put for r in results], elapsed)
     total = gets.get("requests", 0) + puts.get("requests", 0)  # type: ignore[operator]
     return {
-        "write_share": write_share, "duration_s": round(elapsed, 1), "total_req_s": round(total / elapsed, 1),
+        "clients": clients, "write_share": write_share, "duration_s": round(elapsed, 1),
+        "total_req_s": round(total / elapsed, 1),
         "ops": [gets, puts], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
         "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1),
         "error_samples": [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5],
     }  # fmt: skip
 
 
-def run(size: int, clients: int, phases: list[tuple[float, float]], workers: int,
+def run(size: int, clients: int, phases: list[tuple[float, float, int | None]], workers: int,
         keep_dir: Path | None = None) -> dict[str, object]:  # fmt: skip
-    """One server over ``size`` firms; each phase is ``(write share, seconds)``, run one after another."""
+    """One server over ``size`` firms; each phase is ``(write share, seconds, clients or None for the
+    default)``, run one after another."""
     with contextlib.ExitStack() as stack:
         data_dir = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cm-load-")))
         load_s = 0.0 if keep_dir is not None and prepared(data_dir, size) else prepare_store_streamed(data_dir, size)
         corpus = corpus_of(size)
         with Server(data_dir, workers=workers) as server:
             startup = {"healthz_s": round(server.healthz_s or 0, 1), "ready_s": round(server.ready_s or 0, 1)}
-            results = [_phase(server, corpus, clients, seconds, share) for share, seconds in phases]
+            results = [_phase(server, corpus, n or clients, seconds, share) for share, seconds, n in phases]
     return {"size": size, "clients": clients, "workers": workers, "store_load_s": round(load_s, 1), **startup,
             "phases": results}  # fmt: skip
 
 
-def _parse_phase(text: str) -> tuple[float, float]:
-    share, _, seconds = text.partition(":")
-    return float(share), float(seconds)
+def _parse_phase(text: str) -> tuple[float, float, int | None]:
+    share, seconds, *clients = text.split(":")
+    return float(share), float(seconds), int(clients[0]) if clients else None
 
 
 def main() -> None:
@@ -145,13 +148,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (one phase)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--write-share", type=float, default=0.3)
-    parser.add_argument("--phase", action="append", type=_parse_phase, metavar="SHARE:SECONDS",
+    parser.add_argument("--phase", action="append", type=_parse_phase, metavar="SHARE:SECONDS[:CLIENTS]",
                         help="instead of --write-share/--duration: phases run one after another on the same "
-                             "server, e.g. --phase 0:60 --phase 0.3:600")  # fmt: skip
+                             "server, e.g. --phase 0:30:1 --phase 0:60 --phase 0.3:600")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--keep-dir", type=Path, help="data dir to keep (store, index snapshot) instead of a temp dir")
     args = parser.parse_args()
-    phases = args.phase or [(args.write_share, args.duration)]
+    phases = args.phase or [(args.write_share, args.duration, None)]
     result = run(args.size, args.clients, phases, args.workers, args.keep_dir)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -159,7 +162,8 @@ def main() -> None:
     print(f"{result['size']} enterprises, {result['workers']} worker(s), {result['clients']} clients; ready after "
           f"{result['ready_s']} s (healthz {result['healthz_s']} s)")  # fmt: skip
     for phase in result["phases"]:  # type: ignore[attr-defined]
-        print(f"{phase['write_share']:.0%} writes for {phase['duration_s']} s: total {phase['total_req_s']} req/s")
+        print(f"{phase['clients']} clients, {phase['write_share']:.0%} writes for {phase['duration_s']} s: total "
+              f"{phase['total_req_s']} req/s")  # fmt: skip
         for op in phase["ops"]:
             print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
         print(f"  RSS {phase['rss_start_mb']} → {phase['rss_end_mb']} MB ({phase['rss_growth_pct']:+} %), "
