@@ -8,11 +8,14 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 
+from matching.chains import ChainGraph
+from matching.columns import SMALL_SIDE
 from matching.engine import MatchEngine, profiles_to_frames
 from matching.errors import InvalidInputError, NotFoundError
 from matching.profiles import Enterprise
+from matching.regions import RegionRegistry
 
-from .conftest import base_profiles, ent
+from .conftest import StaticPolicy, base_profiles, ent
 
 Make = Callable[[list[Enterprise]], MatchEngine]
 
@@ -182,8 +185,26 @@ def test_graph_candidates_take_the_strongest_relations_first(graph, regions, pol
     assert "ncm-deep" in {i.supplier.id for i in wide.suppliers_for("buyer", "n1", k=100).items}
 
 
-def test_batch_top_k_equals_single_queries(engine: MatchEngine) -> None:
-    batch = engine.top_suppliers_all(k=5, block_size=3)
+PRODUCTS_ASKED = ["硫酸锰", "电解锰", "磷酸锰铁锂", "正极材料", "锂电池隔膜", "电解液", "碳酸锂"]
+
+
+@pytest.fixture(scope="module")
+def many_needs(graph: ChainGraph, regions: RegionRegistry, policy: StaticPolicy) -> MatchEngine:
+    """More needs than :data:`SMALL_SIDE`, so one batch block multiplies gathered pairs."""
+    buyers = [ent(f"buyer-{i:02d}", "500102", needs=[{"id": "n1", "product": PRODUCTS_ASKED[i % 7],
+                                                       "description": f"长期采购 {PRODUCTS_ASKED[(i + 3) % 7]}"}])
+              for i in range(3 * SMALL_SIDE)]  # fmt: skip
+    return MatchEngine.build(graph, regions, policy, [*base_profiles(), *buyers])
+
+
+# Single queries score text by scattering their few demand rows; a batch block of more than SMALL_SIDE
+# demand rows gathers each pair's rows. Both must give the same scores, to the last bit.
+@pytest.mark.parametrize(("fixture", "block_size"), [("engine", 3), ("many_needs", 4096)])
+def test_batch_top_k_equals_single_queries(fixture: str, block_size: int, request: pytest.FixtureRequest) -> None:
+    engine: MatchEngine = request.getfixturevalue(fixture)
+    needs = sum(len(engine.get(e).needs) for e in engine.enterprise_ids())  # type: ignore[union-attr]
+    assert block_size < SMALL_SIDE or needs > SMALL_SIDE
+    batch = engine.top_suppliers_all(k=5, block_size=block_size)
     assert batch.height > 0
     seen = 0
     for (buyer, need), group in batch.group_by(["buyer_id", "need_id"], maintain_order=True):
@@ -194,5 +215,4 @@ def test_batch_top_k_equals_single_queries(engine: MatchEngine) -> None:
         ]
         assert group["score"].to_list() == [i.score for i in single]
         seen += 1
-    needs = sum(len(engine.get(e).needs) for e in engine.enterprise_ids())  # type: ignore[union-attr]
     assert 0 < seen <= needs

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from matching.chains import ChainGraph
 from matching.engine import MatchEngine
 from matching.linking import CONSUMER, EQUIPMENT, MATERIAL, SERVICE, Linker
-from matching.text import TextModel, normalise_text
+from matching.text import TextModel, normalise_text, terms_in
 
 
 def test_normalise_folds_width_traditional_and_case() -> None:
@@ -102,3 +102,13 @@ def test_ascii_terms_respect_word_boundaries(graph: ChainGraph) -> None:
     linker = Linker(graph)
     assert "mdi" not in linker.link("HMDI改性料").head_nodes()
     assert linker.link("MDI-100").head_nodes() == ["mdi"]
+
+
+def test_terms_in_finds_need_words_inside_longer_offer_words() -> None:
+    """Shared terms segment only the need: a need's word counts when the offer's text contains it, even
+    inside a longer word; single characters never count; longest first, then by position in the offer."""
+    need_tokens = ["正极材料", "锂", "三元", "采购", "正极材料"]
+    assert terms_in("供应三元正极材料（NCM811）", need_tokens) == ["正极材料", "三元"]
+    assert terms_in("ＡＢＣ碳酸锂", ["碳酸锂", "abc"]) == ["abc", "碳酸锂"]  # normalised; equal length: by position
+    assert terms_in("电解液", need_tokens) == []
+    assert terms_in("正极材料 三元 采购", need_tokens, limit=2) == ["正极材料", "三元"]
