@@ -32,7 +32,7 @@ from matching.linking.cues import INPUT_SUFFIXES
 from matching.linking.links import dedupe
 from matching.linking.spans import CLAUSE, segment
 from matching.params import DEFAULT_PARAMS, MatchParams
-from matching.text import normalise_text
+from matching.text import MADE_FROM, normalise_text
 
 GENERIC_SUFFIXES: tuple[str, ...] = ("原材料", "原料", "材料", "产品", "制品", "系列", "类", "等")
 _SUFFIX = re.compile("(" + "|".join(GENERIC_SUFFIXES) + r")+$")
@@ -162,7 +162,9 @@ class ProductLinker:
                         purposes += [Link(n, DESCRIPTION_CONFIDENCE * USE_CONFIDENCE, "use", "description")
                                      for n in m.nodes if self.linker.family[n] == MATERIAL]
                     masked[sp.start : sp.end] = " " * (sp.end - sp.start)
-            text = "".join(masked).replace("用于", " ").replace("用", " ").strip()
+            # what the item is made from (以己二酸为原料) is an input, never the product itself
+            text = MADE_FROM.sub(lambda m: " " * len(m.group(0)), "".join(masked))
+            text = text.replace("用于", " ").replace("用", " ").strip()
             if text:
                 kept.append(text)
         links = self.linker.link(product, "，".join(kept) or None)

@@ -18,6 +18,7 @@ from matching.item_index import ItemIndex
 from matching.relation_matrix import KIND_TEXT, kind_code
 from matching.relations import RelationKind
 from matching.sides import Side
+from matching.text import made_from, normalise_text
 
 SAME, SPEC, SIBLING = (kind_code(k) for k in (RelationKind.same, RelationKind.specialisation,
                                               RelationKind.sibling))
@@ -138,6 +139,7 @@ def relevance(
     # No graph relation: the text decides, unless the supplier is downstream of what is asked for.
     none = (product == 0) & ~inferred
     downstream = _any_downstream(index, demand, supply, di, si, none)
+    downstream |= _made_from_demand(index, demand, supply, di, si, none & (text >= p.backfill_text_min))
     d_fam, s_fam = demand.family[di], supply.family[si]
     clash = (d_fam > 0) & (s_fam > 0) & (d_fam != s_fam) & demand.confident[di] & supply.confident[si]
     linked = (sn[:, 0] >= 0) & ((dn[:, 0] >= 0) | (un[:, 0] >= 0)) & ~demand.part_of_category[di]
@@ -167,6 +169,30 @@ def _any_downstream(
     purpose, _, _ = _best(rel.is_kind_of.T, demand.use_nodes[di], np.ones_like(demand.use_conf[di]),
                           supply.head_nodes[si], ones_s, rows & (demand.use_node[di] < 0))
     return (score > 0) | (purpose > 0)
+
+
+def _made_from_demand(
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Whether an offer's own words say it is made from what is asked for (以己二酸为原料的氨纶): the
+    offer is downstream of the need even where the graph has no edge between the two products."""
+    out = np.zeros(len(di), dtype=np.bool_)
+    offers, needs, graph = index.offers, index.needs, index.graph
+    node_ids = index.relations.node_ids
+    for k in np.flatnonzero(rows).tolist():
+        offer_row = int(supply.row[si[k]])
+        if offer_row < 0:
+            continue
+        spans = made_from(offers.description[offer_row] or "")
+        if not spans:
+            continue
+        d = int(di[k])
+        terms = [graph.nodes[node_ids[n]].name for n in demand.head_nodes[d].tolist() if n >= 0]
+        if demand.row[d] >= 0:
+            terms.append(needs.product[int(demand.row[d])])
+        asked = {normalise_text(t) for t in terms if len(t) >= 2}
+        out[k] = any(term in span for span in spans for term in asked)
+    return out
 
 
 def _excluded(index: ItemIndex, demand: Side, di: np.ndarray, s_node: np.ndarray) -> np.ndarray:

@@ -254,6 +254,16 @@ PROVENANCE_PATTERN = r"公开(?:信息|工艺知识|报道|资料)"
 _PROVENANCE = re.compile(PROVENANCE_PATTERN)
 
 
+MADE_FROM = re.compile(r"(?:以|由|用|采用|利用)([^，。；、,;：:（）()]{1,24}?)"
+                       r"(?:为(?:主要)?原(?:材)?料|作原料|原料|制得|制成|制备|合成|聚合|生产|加工)")
+"""A clause saying what an item is made from (以己二酸为原料, 由尼龙66盐聚合): it names an input."""
+
+
+def made_from(description: str) -> list[str]:
+    """The inputs a description says its item is made from (normalised text spans)."""
+    return MADE_FROM.findall(normalise_text(description))
+
+
 def terms_in(text: str, tokens: Sequence[str], limit: int = 8) -> list[str]:
     """The ``tokens`` (of two or more characters) that occur in ``text``, longest first, then by where they
     first occur: Chinese has no spaces, so a need's 正极材料 is shared with an offer of 三元正极材料 even

@@ -66,6 +66,8 @@ def profiles() -> list[Enterprise]:
         ent("aa", "500102", [("o1", "己二酸", "AA，纯度99.8%")]),
         ent("salt", "500102", [("o1", "尼龙66盐", "以己二酸和己二胺为原料，PA66盐溶液")]),
         ent("chips", "320583", [("o1", "尼龙66切片", "PA66切片，由己二酸路线尼龙66盐聚合")]),
+        ent("spandex", "500102", [("o1", "氨纶", "氨纶纤维，以己二酸为原料发展的新材料项目之一")]),  # no graph node
+        ent("aa-2", "320583", [("o1", "精己二酸", "以环己醇为原料制得，纯度99.7%")]),
     ]
 
 
@@ -105,6 +107,15 @@ def test_a_downstream_product_is_never_proposed_as_a_supplier(engine: MatchEngin
     ids = suppliers(result)
     assert ids[0] == "aa"
     assert "salt" not in ids and "chips" not in ids  # both are made from 己二酸: the wrong direction
+
+
+def test_an_offer_made_from_what_is_asked_is_no_supplier_even_without_a_graph_edge(engine: MatchEngine) -> None:
+    """氨纶 is no graph node here, so only the text relates it to 己二酸; its description says it is made
+    from 己二酸, which makes its maker a buyer of 己二酸, not a supplier. An offer made *of* something else
+    (精己二酸 from 环己醇) is still proposed."""
+    ids = suppliers(ask(engine, "己二酸", None, k=10))
+    assert "spandex" not in ids
+    assert "aa" in ids and "aa-2" in ids
 
 
 def test_items_found_by_text_alone_say_so(engine: MatchEngine) -> None:

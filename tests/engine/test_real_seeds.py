@@ -7,6 +7,7 @@ import pytest
 from matching.chains import load_graph
 from matching.engine import MatchEngine
 from matching.policy import Policy
+from matching.profiles import Need
 from matching.regions import RegionRegistry
 
 from .conftest import ent
@@ -55,3 +56,14 @@ def test_provenance_notes_are_not_text_evidence() -> None:
     ]
     engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), profiles)
     assert engine.suppliers_for("herb", "n1", k=10).items == []
+
+
+def test_an_offer_made_from_the_need_is_no_supplier_on_the_real_seeds() -> None:
+    """华峰氨纶's 氨纶 is described as 以己二酸为原料发展的…项目: a buyer of 己二酸, not a supplier of it (the
+    graph has no 己二酸 → 氨纶 edge, so only the description says so)."""
+    from matching.seed_enterprises import load_seed_enterprises
+
+    engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), load_seed_enterprises())
+    ids = [i.supplier.id for i in engine.match(Need(id="q", product="己二酸"), region_code="500102", k=10).items]
+    assert ids and ids[0] == "fl-huafeng-chemical"
+    assert "fl-huafeng-spandex" not in ids
