@@ -56,23 +56,23 @@ class PagedChunks:
         self.on_page = on_page
         self.seqs: dict[str, int] = {}
 
-    def _chunks(self, phase: str) -> Iterator[list[Enterprise]]:
+    def profiles(self) -> Iterator[Sequence[Enterprise]]:
         for page in self.pages():
             chunk = [Enterprise.model_validate(profile) for _, _, profile in page]
-            if phase == "profiles":
-                self.seqs.update((eid, seq) for eid, seq, _ in page)
+            self.seqs.update((eid, seq) for eid, seq, _ in page)
             del page
             yield chunk
             if self.on_page is not None:
-                self.on_page(phase, len(chunk))
-
-    def profiles(self) -> Iterator[Sequence[Enterprise]]:
-        yield from self._chunks("profiles")
+                self.on_page("profiles", len(chunk))
 
     def texts(self) -> Iterator[list[str]]:
-        for chunk in self._chunks("texts"):
-            yield [*(item_text(o.product, o.description) for e in chunk for o in e.offers),
-                   *(item_text(n.product, n.description) for e in chunk for n in e.needs)]
+        """Item texts straight from the stored JSON, which is a validated profile's dump (validation is
+        idempotent and keeps every item), so this pass builds no profile."""
+        for page in self.pages():
+            yield [*(item_text(o["product"], o.get("description")) for _, _, p in page for o in p.get("offers", ())),
+                   *(item_text(n["product"], n.get("description")) for _, _, p in page for n in p.get("needs", ()))]
+            if self.on_page is not None:
+                self.on_page("texts", len(page))
 
 
 class FrameChunks:
