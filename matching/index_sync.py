@@ -111,8 +111,9 @@ class IndexSync:
                 if loaded is None:
                     engine, state, chains_of = self._build_engine()
                     name = self._save(policy.store, engine, SyncSnapshot(state.seq, state.applied, chains_of))
-                    self._install(engine, state, chains_of, "built", None if name is None else state.seq)
-                    return
+            if loaded is None:
+                self._install(engine, state, chains_of, "built", None if name is None else state.seq)
+                return
         state = SyncState(seq=loaded.state.seq, checked_at=time.monotonic(), applied=loaded.state.applied)
         self._install(loaded.engine, state, loaded.state.chains_of, "snapshot", loaded.state.seq)
 
