@@ -92,9 +92,18 @@ class SnapshotStore:
     # -- locking and naming -------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, *, blocking: bool = True) -> Iterator[bool]:
-        """An exclusive lock across processes; yields whether it was taken (always, when blocking)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as fh:
+        """An exclusive lock across processes; yields whether it was taken (always, when blocking).
+
+        A directory that cannot be created or opened yields ``True`` unlocked: nothing can be saved there
+        anyway (the save fails with a warning), and the service must still build and serve."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = (self.root / ".lock").open("a")
+        except OSError as exc:
+            log.warning("index snapshot directory unusable (%s: %s)", type(exc).__name__, exc)
+            yield True
+            return
+        with fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
             except BlockingIOError:
@@ -109,7 +118,7 @@ class SnapshotStore:
         """Name of the published snapshot, if any."""
         try:
             name = (self.root / POINTER).read_text().strip()
-        except FileNotFoundError:
+        except OSError:  # none yet, or an unusable directory (reported by :meth:`lock`)
             return None
         return name or None
 

@@ -263,3 +263,16 @@ def test_the_paged_build_matches_the_in_memory_build(
         assert compared > 0
     finally:
         service.close()
+
+
+def test_an_unusable_snapshot_directory_still_serves(
+    make_settings: Callable[..., Settings], tmp_path: Path, service_log: Captured,
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the snapshot directory should be")
+    with running(make_settings(index_snapshot_dir=blocker / "index")) as client:
+        ready = client.get("/readyz").json()
+        assert (ready["index_source"], ready["snapshot_seq"], ready["enterprises"]) == ("built", None, 4)
+    warnings = service_log.lines(logging.WARNING)
+    assert any("snapshot directory unusable" in w for w in warnings)
+    assert any("snapshot not saved" in w for w in warnings)
