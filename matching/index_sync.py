@@ -123,8 +123,9 @@ class IndexSync:
         if name is None or name == skip:
             return None, name
         started = time.perf_counter()
+        store_seq = self.repository.max_seq()  # a database error is the build's to report, not the snapshot's
         try:
-            loaded = store.load(self.graph, self.regions, self.policy, self.repository.max_seq(), name)
+            loaded = store.load(self.graph, self.regions, self.policy, store_seq, name)
         except SnapshotMismatchError as exc:
             log.info("index snapshot not used: %s; rebuilding", exc, extra={"snapshot": name})
             return None, name
