@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             jobs.shutdown()
+            await anyio.to_thread.run_sync(service.index.save_snapshot)  # changes since the last snapshot
             metrics.close()
             service.close()
             app.state.service = app.state.import_jobs = None

@@ -284,3 +284,9 @@ class Readiness(BaseModel):
     lag: int = Field(ge=0)
     max_lag: int = Field(ge=0, description="Largest lag still reported ready (CHAINMATCH_READY_MAX_LAG)")
     enterprises: int
+    index_source: Literal["built", "snapshot"] | None = Field(
+        default=None, description="Where this worker's index came from: built from the store, or a saved snapshot"
+    )
+    snapshot_seq: int | None = Field(
+        default=None, ge=0, description="Store seq of the snapshot the index was loaded from or last saved to"
+    )

@@ -13,6 +13,7 @@ from matching.commands.chainmap import (
 )
 from matching.commands.evaluate import evaluate
 from matching.commands.imports import import_file
+from matching.commands.index import index_app
 from matching.commands.params import params
 from matching.commands.runs import lists_app, run, runs_app, schedule
 from matching.commands.seeds import seeds_app
@@ -25,6 +26,7 @@ app.add_typer(seeds_app, name="seeds")
 app.add_typer(weights_app, name="weights")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(graph_app, name="graph")
+app.add_typer(index_app, name="index")
 app.command("serve")(serve)
 app.command("import")(import_file)
 app.command("evaluate")(evaluate)

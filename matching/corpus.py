@@ -6,8 +6,8 @@ once for the profiles themselves, chunk by chunk. From frames the first pass nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -42,6 +42,37 @@ class ListChunks:
         for chunk in self.profiles():
             yield [*(item_text(o.product, o.description) for e in chunk for o in e.offers),
                    *(item_text(n.product, n.description) for e in chunk for n in e.needs)]
+
+
+class PagedChunks:
+    """Chunks read again on each pass from a source of ``(id, seq, profile JSON object)`` pages (a store
+    snapshot), so only one page of profiles is alive at a time. The source must yield the same pages on every
+    call. The profile pass records each id's ``seq`` in :attr:`seqs`; ``on_page(phase, enterprises)`` is told
+    of every page read (``texts`` or ``profiles``)."""
+
+    def __init__(self, pages: Callable[[], Iterator[list[tuple[str, int, Any]]]],
+                 on_page: Callable[[str, int], None] | None = None) -> None:
+        self.pages = pages
+        self.on_page = on_page
+        self.seqs: dict[str, int] = {}
+
+    def profiles(self) -> Iterator[Sequence[Enterprise]]:
+        for page in self.pages():
+            chunk = [Enterprise.model_validate(profile) for _, _, profile in page]
+            self.seqs.update((eid, seq) for eid, seq, _ in page)
+            del page
+            yield chunk
+            if self.on_page is not None:
+                self.on_page("profiles", len(chunk))
+
+    def texts(self) -> Iterator[list[str]]:
+        """Item texts straight from the stored JSON, which is a validated profile's dump (validation is
+        idempotent and keeps every item), so this pass builds no profile."""
+        for page in self.pages():
+            yield [*(item_text(o["product"], o.get("description")) for _, _, p in page for o in p.get("offers", ())),
+                   *(item_text(n["product"], n.get("description")) for _, _, p in page for n in p.get("needs", ()))]
+            if self.on_page is not None:
+                self.on_page("texts", len(page))
 
 
 class FrameChunks:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from matching.chains import ChainGraph
+from matching.corpus import PagedChunks
 from matching.errors import NotFoundError
+from matching.index_snapshot import LoadedSnapshot, SnapshotMismatchError, SnapshotStore, SyncSnapshot
+from matching.params import DEFAULT_PARAMS
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
 from matching.store import EnterpriseRepository
@@ -26,6 +30,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chainmatch.service")
 MAX_SYNC_BATCH = 200_000  # changes applied per engine batch; bounds the memory of one catch-up
+BUILD_PAGE = 20_000  # profiles read from the store per build chunk
+
+
+@dataclass
+class SnapshotPolicy:
+    """Where snapshots live and when a running service refreshes its own (see :meth:`IndexSync.save_snapshot`)."""
+
+    store: SnapshotStore
+    refresh_changes: int
+    refresh_interval_s: float
 
 
 @dataclass
@@ -38,33 +52,40 @@ class SyncState:
 
 
 class IndexSync:
-    """Builds the engine from the store and applies the change log to it; answers which chains a firm is on."""
+    """Builds the engine from the store (or loads a snapshot) and applies the change log to it; answers which
+    chains a firm is on."""
 
     def __init__(self, repository: EnterpriseRepository, graph: ChainGraph, regions: RegionRegistry,
-                 policy: Any, sync_interval_s: float) -> None:
+                 policy: Any, sync_interval_s: float, snapshots: SnapshotPolicy | None = None) -> None:
         self.repository = repository
         self.graph = graph
         self.regions = regions
         self.policy = policy
         self.sync_interval_s = sync_interval_s
+        self.snapshots = snapshots
         self.engine: MatchEngine | None = None
+        self.ready = False  # the engine has caught up with the change log once (matching may use it)
         self.lock = threading.RLock()  # guards the bookkeeping below; matching reads never take it
         self._sync_lock = threading.Lock()
         self.state = SyncState()
         self.chains_of: dict[str, frozenset[str]] = {}
         self.build_error: str | None = None
+        self.source: str | None = None  # "built" or "snapshot"
+        self.snapshot_seq: int | None = None  # seq of the snapshot last loaded or saved
+        self._snapshot_at = time.monotonic()
+        self._saver: threading.Thread | None = None
         self._builder: threading.Thread | None = None
 
     def start_build(self) -> threading.Thread:
-        """Build the engine in a background thread (the server answers ``/healthz`` meanwhile)."""
+        """Load or build the engine in a background thread (the server answers ``/healthz`` meanwhile)."""
         self.build_error = None
-        self._builder = threading.Thread(target=self._build_logged, name="chainmatch-index-build", daemon=True)
+        self._builder = threading.Thread(target=self._start_logged, name="chainmatch-index-build", daemon=True)
         self._builder.start()
         return self._builder
 
-    def _build_logged(self) -> None:
+    def _start_logged(self) -> None:
         try:
-            self.build()
+            self.start()
         except Exception as exc:  # reported by readiness; the process stays up for /healthz and logs
             log.exception("index build failed")
             self.build_error = type(exc).__name__
@@ -73,22 +94,161 @@ class IndexSync:
     def building(self) -> bool:
         return self._builder is not None and self._builder.is_alive()
 
+    def start(self) -> None:
+        """Load the published snapshot if it fits this store, else build from the store and save one; then
+        apply the change log since and mark the index ready.
+
+        One process builds at a time (a file lock): a worker that waited for another one's build loads the
+        snapshot it saved, and the workers then share the mapped pages."""
+        policy = self.snapshots
+        if policy is None:
+            self.build()
+            return
+        loaded, seen = self._load_snapshot(policy.store, None)
+        if loaded is None:
+            with policy.store.lock():
+                loaded, _ = self._load_snapshot(policy.store, seen)  # another worker may just have saved one
+                if loaded is None:
+                    engine, state, chains_of = self._build_engine()
+                    name = self._save(policy.store, engine, SyncSnapshot(state.seq, state.applied, chains_of))
+            if loaded is None:
+                self._install(engine, state, chains_of, "built", None if name is None else state.seq)
+                return
+        state = SyncState(seq=loaded.state.seq, checked_at=time.monotonic(), applied=loaded.state.applied)
+        self._install(loaded.engine, state, loaded.state.chains_of, "snapshot", loaded.state.seq)
+
+    def _load_snapshot(self, store: SnapshotStore, skip: str | None) -> tuple[LoadedSnapshot | None, str | None]:
+        """The published snapshot, unless absent, named ``skip`` (already tried) or unfit (logged once)."""
+        name = store.current()
+        if name is None or name == skip:
+            return None, name
+        started = time.perf_counter()
+        store_seq = self.repository.max_seq()  # a database error is the build's to report, not the snapshot's
+        try:
+            loaded = store.load(self.graph, self.regions, self.policy, store_seq, name)
+        except SnapshotMismatchError as exc:
+            log.info("index snapshot not used: %s; rebuilding", exc, extra={"snapshot": name})
+            return None, name
+        except Exception as exc:  # damaged: never fatal, the store is the truth
+            log.warning("index snapshot unreadable (%s: %s); rebuilding", type(exc).__name__, exc,
+                        extra={"snapshot": name})
+            return None, name
+        log.info("index snapshot loaded", extra={"snapshot": name, "seq": loaded.state.seq,
+                                                 "enterprises": len(loaded.engine),
+                                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return loaded, name
+
     def build(self) -> None:
-        """(Re)build the engine from everything stored."""
+        """(Re)build the engine from everything stored (no snapshot read or written)."""
+        engine, state, chains_of = self._build_engine()
+        self._install(engine, state, chains_of, "built", None)
+
+    def _build_engine(self, on_page: Callable[[str, int], None] | None = None
+                      ) -> tuple[MatchEngine, SyncState, dict[str, frozenset[str]]]:
+        """Build from one consistent view of the store, a page at a time (never every profile at once).
+
+        The view's ``seq`` is recorded: changes committed during the build have higher numbers, and the
+        change-log catch-up applies them."""
         from matching.engine import MatchEngine
+        from matching.item_index import ItemIndex
+        from matching.relation_matrix import RelationMatrix
 
         started = time.perf_counter()
-        seq = self.repository.max_seq()
-        stored = self.repository.all_stored()
-        engine = MatchEngine.build(self.graph, self.regions, self.policy, [s.enterprise for s in stored])
-        with self.lock:
-            self.engine = engine
-            self.state = SyncState(
-                seq=seq, checked_at=time.monotonic(), applied={s.enterprise.id: s.seq for s in stored}
-            )
-            self.chains_of = {s.enterprise.id: self.chains_for(s.enterprise.id) for s in stored}
-        log.info("index built", extra={"enterprises": len(stored), "seq": seq,
+        with self.repository.reader() as view:
+            corpus = PagedChunks(lambda: view.pages(BUILD_PAGE), on_page)
+            index = ItemIndex(RelationMatrix(self.graph, DEFAULT_PARAMS), self.regions, self.policy, DEFAULT_PARAMS)
+            index.fit(corpus)
+            seq = view.seq
+        engine = MatchEngine(index)
+        interned: dict[frozenset[str], frozenset[str]] = {}
+        chains_of = {eid: interned.setdefault(c, c) for eid in corpus.seqs
+                     for c in (self._chains_in(engine, eid),)}
+        log.info("index built", extra={"enterprises": len(corpus.seqs), "seq": seq,
                                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return engine, SyncState(seq=seq, checked_at=time.monotonic(), applied=corpus.seqs), chains_of
+
+    def _install(self, engine: MatchEngine, state: SyncState, chains_of: dict[str, frozenset[str]],
+                 source: str, snapshot_seq: int | None) -> None:
+        """Swap in an engine, apply the change log since its seq, then report ready."""
+        with self.lock:
+            self.ready = False
+            self.engine = engine
+            self.state = state
+            self.chains_of = chains_of
+            self.source = source
+            self.snapshot_seq = snapshot_seq
+            self._snapshot_at = time.monotonic()
+        self.sync(force=True)
+        self.ready = True
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _save(self, store: SnapshotStore, engine: MatchEngine, state: SyncSnapshot) -> str | None:
+        """Save a snapshot (the caller holds the store lock and keeps ``engine`` still); a failure is logged
+        and the service goes on without one."""
+        started = time.perf_counter()
+        try:
+            name = store.save(engine, state)
+        except Exception as exc:
+            log.warning("index snapshot not saved (%s: %s)", type(exc).__name__, exc)
+            return None
+        log.info("index snapshot saved", extra={"snapshot": name, "seq": state.seq, "enterprises": len(engine),
+                                                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return name
+
+    def build_snapshot(self, on_page: Callable[[str, int], None] | None = None) -> tuple[str | None, int, int]:
+        """Build from the store and save a snapshot, offline (``chainmatch index build``); the engine is kept.
+
+        Returns the snapshot's name (``None`` if saving failed), its seq and its enterprise count."""
+        policy = self.snapshots
+        if policy is None:
+            raise ValueError("index snapshots are disabled (CHAINMATCH_INDEX_SNAPSHOT=false)")
+        with policy.store.lock():
+            engine, state, chains_of = self._build_engine(on_page)
+            name = self._save(policy.store, engine, SyncSnapshot(state.seq, state.applied, chains_of))
+        self._install(engine, state, chains_of, "built", None if name is None else state.seq)
+        return name, state.seq, len(engine)
+
+    def save_snapshot(self, *, min_changes: int = 1, wait: bool = False) -> bool:
+        """Save the live index if it is at least ``min_changes`` changes ahead of the published snapshot.
+
+        Writes to this worker's index wait meanwhile (the engine, ``applied`` and ``seq`` must agree).
+        Without ``wait``, a save by another process makes this one skip. Returns whether it saved."""
+        policy = self.snapshots
+        if policy is None or not self.ready or self.engine is None:
+            return False
+        with policy.store.lock(blocking=wait) as locked:
+            if not locked:
+                return False
+            on_disk = policy.store.current_seq()
+            if on_disk is not None and self.state.seq - on_disk < min_changes:
+                self.snapshot_seq = max(self.snapshot_seq or 0, on_disk)
+                self._snapshot_at = time.monotonic()
+                return False
+            with self.lock:
+                engine = self.engine
+                state = SyncSnapshot(self.state.seq, dict(self.state.applied), dict(self.chains_of))
+                name = self._save(policy.store, engine, state)
+            self._snapshot_at = time.monotonic()
+            if name is not None:
+                self.snapshot_seq = state.seq
+            return name is not None
+
+    def _maybe_refresh(self) -> None:
+        """Refresh the snapshot in the background once the index is ``refresh_changes`` changes past it and
+        ``refresh_interval_s`` has passed since the last save or check."""
+        policy = self.snapshots
+        if policy is None or not self.ready or policy.refresh_changes <= 0:
+            return
+        if self.state.seq - (self.snapshot_seq or 0) < policy.refresh_changes:
+            return
+        if time.monotonic() - self._snapshot_at < policy.refresh_interval_s:
+            return
+        if self._saver is not None and self._saver.is_alive():
+            return
+        self._snapshot_at = time.monotonic()
+        self._saver = threading.Thread(target=self.save_snapshot, kwargs={"min_changes": policy.refresh_changes},
+                                       name="chainmatch-index-snapshot", daemon=True)
+        self._saver.start()
 
     def size(self) -> int:
         engine = self.engine
@@ -118,9 +278,10 @@ class IndexSync:
                 self._apply_changes(changes)
                 self.state.seq = changes[-1].seq
             self.state.checked_at = checked
-            return applied
         finally:
             self._sync_lock.release()
+        self._maybe_refresh()
+        return applied
 
     def _pending_changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -177,8 +338,9 @@ class IndexSync:
     def chains_for(self, enterprise_id: str) -> frozenset[str]:
         """Chains whose nodes (or their categories) the indexed offers and needs of an enterprise link to."""
         engine = self.engine
-        if engine is None:
-            return frozenset()
+        return frozenset() if engine is None else self._chains_in(engine, enterprise_id)
+
+    def _chains_in(self, engine: MatchEngine, enterprise_id: str) -> frozenset[str]:
         try:
             nodes = engine.linked_nodes(enterprise_id)
         except NotFoundError:

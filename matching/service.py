@@ -18,7 +18,8 @@ from sqlalchemy.exc import OperationalError
 from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError, UnavailableError
 from matching.imports import Format, ImportPlan, RowError, plan_import
-from matching.index_sync import IndexSync
+from matching.index_snapshot import SnapshotStore, build_identity
+from matching.index_sync import IndexSync, SnapshotPolicy
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
 from matching.results import MatchResult
@@ -94,9 +95,18 @@ class ChainmatchService:
         except OperationalError as exc:  # unreachable or unusable: one line, not a driver traceback
             db.dispose()
             raise unreachable(url, exc) from None
+        if settings.index_snapshot:
+            service.index.snapshots = service.snapshot_policy()
         if build_index:
             service.build_index()
         return service
+
+    def snapshot_policy(self) -> SnapshotPolicy:
+        """Index snapshots of this store under ``index_snapshot_dir`` (default ``<data_dir>/index``)."""
+        root = self.settings.index_snapshot_dir or self.settings.data_dir / "index"
+        store = SnapshotStore(root, self.repository.store_id(), build_identity(self.settings.seeds_dir))
+        return SnapshotPolicy(store, self.settings.index_snapshot_refresh_changes,
+                              self.settings.index_snapshot_refresh_s)
 
     def close(self) -> None:
         self.repository.engine.dispose()
@@ -132,11 +142,12 @@ class ChainmatchService:
 
     @property
     def engine(self) -> MatchEngine | None:
-        return self.index.engine
+        """The engine once it has caught up with the change log (``None`` while building or loading)."""
+        return self.index.engine if self.index.ready else None
 
     @property
     def index_ready(self) -> bool:
-        return self.index.engine is not None
+        return self.index.ready and self.index.engine is not None
 
     @property
     def index_seq(self) -> int:
@@ -354,7 +365,9 @@ class ChainmatchService:
 
         ``store_seq`` is the store's last change, ``index_seq`` the last one this worker's index applied, and
         ``lag`` their difference (while building, the whole store). ``ready`` is false while the index is
-        not built or trails by more than ``ready_max_lag`` changes.
+        not built or trails by more than ``ready_max_lag`` changes. ``index_source`` says whether the index
+        was ``built`` or loaded from a ``snapshot``; ``snapshot_seq`` is the seq of the snapshot it was
+        loaded from or last saved to (``None`` without one).
         """
         store_seq = self.repository.max_seq()
         index_seq = self.index_seq if self.index_ready else 0
@@ -369,6 +382,8 @@ class ChainmatchService:
             "lag": lag,
             "max_lag": self.settings.ready_max_lag,
             "enterprises": self.index_size(),
+            "index_source": self.index.source if self.index_ready else None,
+            "snapshot_seq": self.index.snapshot_seq if self.index_ready else None,
         }
 
 

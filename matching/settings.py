@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     import_job_stale_s: float = Field(
         default=30.0, gt=0, description="A running job whose heartbeat is older than this is reported failed"
     )
+    index_snapshot: bool = Field(
+        default=True, description="Start from a saved index snapshot when one fits the store; save one after a build"
+    )
+    index_snapshot_dir: Path | None = Field(default=None, description="Snapshot directory; default <data_dir>/index")
+    index_snapshot_refresh_changes: int = Field(
+        default=20_000, ge=0,
+        description="A running service re-saves its snapshot once it is this many changes past it (0: never); "
+        "a restart replays these changes, so this bounds the replay",
+    )
+    index_snapshot_refresh_s: float = Field(
+        default=300.0, ge=0, description="Least time between two snapshot saves of a running service"
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="Structured JSON log lines")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +83,38 @@ def _row_to_stored(row: RowMapping) -> StoredEnterprise:
     )
 
 
+StoredRow = tuple[str, int, Any]
+"""``(id, seq, profile JSON object)`` of one stored enterprise, not validated."""
+STORE_ID_KEY = "store_id"
+
+
+class StoreReader:
+    """A read-only view of the enterprises at one point in time (one transaction), read in pages by id.
+
+    Every pass over :meth:`pages` sees the same rows: an index build reads the store twice (item texts, then
+    profiles) and the two passes must agree. ``seq`` is the last change that view includes.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        value = conn.execute(select(func.max(enterprise_changes.c.seq))).scalar_one()
+        self.seq = int(value or 0)
+        self.count = int(conn.execute(select(func.count()).select_from(enterprises)).scalar_one())
+
+    def pages(self, size: int) -> Iterator[list[StoredRow]]:
+        """Rows ordered by id, ``size`` at a time (keyset paging on the primary key)."""
+        after: str | None = None
+        while True:
+            stmt = select(enterprises.c.id, enterprises.c.seq, enterprises.c.profile).order_by(enterprises.c.id)
+            if after is not None:
+                stmt = stmt.where(enterprises.c.id > after)
+            page = [(str(i), int(s), p) for i, s, p in self._conn.execute(stmt.limit(size))]
+            if not page:
+                return
+            yield page
+            after = page[-1][0]
+
+
 class EnterpriseRepository:
     """Reads and writes enterprise profiles; every write appends to the change log in one transaction."""
 
@@ -150,6 +184,29 @@ class EnterpriseRepository:
         with self.engine.connect() as conn:
             rows = conn.execute(select(enterprises).order_by(enterprises.c.id)).mappings()
             return [_row_to_stored(r) for r in rows]
+
+    @contextmanager
+    def reader(self) -> Iterator[StoreReader]:
+        """A consistent view for a long read (an index build): one SQLite read transaction (WAL keeps it
+        stable while writers commit), or one PostgreSQL ``REPEATABLE READ`` transaction."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield StoreReader(conn)
+
+    def store_id(self) -> str:
+        """A random id this database keeps for life (created on first use): what an index snapshot belongs to.
+        A reset or another database has another id, whatever its URL."""
+        known = self.get_meta(STORE_ID_KEY)
+        if known is not None:
+            return known
+        with write_transaction(self.engine) as conn:
+            value = conn.execute(select(store_meta.c.value).where(store_meta.c.key == STORE_ID_KEY)).scalar()
+            if value is None:
+                value = uuid.uuid4().hex
+                conn.execute(insert(store_meta).values(key=STORE_ID_KEY, value=value))
+        return str(value)
 
     def all_enterprises(self) -> list[Enterprise]:
         with self.engine.connect() as conn:

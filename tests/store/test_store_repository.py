@@ -103,3 +103,30 @@ def test_concurrent_writers_get_unique_increasing_sequences(db: Engine) -> None:
     assert len(stored) == 20
     assert all(stored[f"w{w}-{k}"].enterprise.name == f"名{k + 10}" for w in range(4) for k in range(5))
     assert max(s.seq for s in stored.values()) == seqs[-1]
+
+
+def test_reader_pages_are_one_stable_view_while_writers_commit(db: Engine) -> None:
+    """An index build reads the store twice (texts, then profiles): both passes must see the same rows."""
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    repo.upsert_many([_ent(f"e{n:02d}") for n in range(7)])
+    with repo.reader() as view:
+        assert (view.seq, view.count) == (7, 7)
+        first = [[(eid, seq, profile["name"]) for eid, seq, profile in page] for page in view.pages(3)]
+        assert [len(page) for page in first] == [3, 3, 1]
+        assert [row[0] for page in first for row in page] == [f"e{n:02d}" for n in range(7)]
+        repo.upsert(_ent("e00", name="改名"))  # committed by another connection during the read
+        repo.upsert(_ent("e99"))
+        assert repo.delete("e03") is not None
+        again = [[(eid, seq, profile["name"]) for eid, seq, profile in page] for page in view.pages(3)]
+        assert again == first
+    with repo.reader() as later:
+        assert later.seq == 10
+        rows = [row for page in later.pages(100) for row in page]
+        assert [(eid, seq) for eid, seq, _ in rows if eid in ("e00", "e03", "e99")] == [("e00", 8), ("e99", 9)]
+
+
+def test_store_id_is_created_once_and_kept(db: Engine) -> None:
+    prepare_store(db)
+    first = EnterpriseRepository(db).store_id()
+    assert len(first) == 32 and EnterpriseRepository(db).store_id() == first
