@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
@@ -17,29 +17,19 @@ from api.auth import build_keyring
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
-from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import (
-    chainmap,
-    chains,
-    enterprise_writes,
-    enterprises,
-    feedback,
-    health,
-    import_jobs,
-    imports,
-    matching,
-    regions,
-    runs,
-    supplier_lists,
-    weights,
-)
+from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.routers import health
+from api.startup import StartupGate, StartupState, start_in_background
 from matching import __version__
-from matching.import_jobs import ImportJobRunner, ImportJobStore
-from matching.service import ChainmatchService
+from matching.errors import StartupError
 from matching.settings import Settings
+from matching.store.db import check_database
 
+# Only what the health routes and the fail-fast checks need is imported here: the routers, the engine and the
+# store repository are imported by the background start-up (api.startup), so /healthz answers at once.
 log = logging.getLogger("chainmatch.api")
 MULTIPART_OVERHEAD = 64 * 1024
+STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its supervisor then stops, not respawns
 
 DESCRIPTION = """
 Regional supply-chain matching for the Chengdu–Chongqing economic circle (成渝地区双城经济圈).
@@ -52,45 +42,52 @@ deletion). Errors are RFC 9457 `application/problem+json` with field-level detai
 """
 
 
-async def _poll_changes(service: ChainmatchService, metrics: Metrics, interval: float) -> None:
-    """Apply other workers' writes to this worker's index every ``interval`` seconds; refresh the gauges."""
-    while True:
-        try:
-            await anyio.to_thread.run_sync(service.sync)
-            metrics.index_size.set(service.index_size())
-            metrics.index_seq.set(service.index_seq)
-        except Exception:
-            log.exception("change-log poll failed")
-        await asyncio.sleep(interval)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: check keys, migrate and seed the store (once across workers), build the index."""
-    settings = settings or Settings()
+    """Build the app. Settings, keys and the database connection are checked here and fail at once; the rest
+    (routers, chain graph, regions, migrations, seeding, the index) loads in the background at start-up.
+
+    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error prints one line and
+    exits with uvicorn's start-up failure status, so a multi-worker supervisor stops instead of respawning.
+    """
+    if settings is not None:
+        return _create_app(settings)
+    try:
+        return _create_app(Settings())
+    except StartupError as exc:
+        print(f"chainmatch: {exc.message}", file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from None
+    except ValueError as exc:  # pydantic's ValidationError: a bad CHAINMATCH_* variable
+        print(f"chainmatch: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from None
+
+
+def _create_app(settings: Settings) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
-    service = ChainmatchService.open(settings, build_index=False)
-    jobs = ImportJobRunner(service, ImportJobStore(service.repository.engine, settings.import_job_stale_s))
+    check_database(settings.resolved_database_url())
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Read from app.state, not from this closure: a stopped app then keeps no store, index or job runner
         # alive (FastAPI's routers keep every app they were included in; tests start hundreds of apps).
-        service: ChainmatchService = app.state.service
-        jobs: ImportJobRunner = app.state.import_jobs
-        # the index builds in the background: /healthz answers at once, matching answers 503 until ready
-        service.index.start_build()
-        task = asyncio.create_task(_poll_changes(service, metrics, settings.sync_interval_s))
+        if app.state.startup.running:  # a second lifespan on a running app (a test tool's own) shares it
+            yield
+            return
+        app.state.startup = startup = StartupState(running=True)
+        starting = asyncio.create_task(start_in_background(app, settings, metrics))
         try:
             yield
         finally:
-            task.cancel()
+            starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-            jobs.shutdown()
+                await starting
+            startup.loaded = startup.running = False
+            if app.state.import_jobs is not None:
+                app.state.import_jobs.shutdown()
             metrics.close()
-            service.close()
+            if app.state.service is not None:
+                app.state.service.close()
             app.state.service = app.state.import_jobs = None
 
     app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
@@ -112,15 +109,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
-    app.state.service = service
+    app.state.service = None  # published by the background start-up (api.startup)
+    app.state.import_jobs = None
+    app.state.startup = StartupState()
     app.state.keyring = keyring
-    app.state.import_jobs = jobs
     app.state.metrics = metrics
 
-    for module in (enterprises, enterprise_writes, matching, imports, import_jobs, regions, chains, chainmap,
-                   weights, feedback, runs, supplier_lists):
-        app.include_router(module.router, responses=COMMON_ERRORS)
-    app.include_router(health.router)
+    app.include_router(health.router)  # the other routers are included by the background start-up
     install_problem_handlers(app)
 
     def limit_for(path: str) -> int:
@@ -128,12 +123,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_import_bytes + MULTIPART_OVERHEAD
         return settings.max_body_bytes
 
+    app.add_middleware(StartupGate, owner=app)
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(KeyGateMiddleware, authenticate=keyring.authenticate)  # before the body is read
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    log.info("app created; index builds at start-up", extra={"keys": len(keyring)})
+    log.info("app created; the service loads in the background", extra={"keys": len(keyring)})
     return app
 
 
@@ -141,6 +137,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """OpenAPI with every 4xx/5xx response documented as ``application/problem+json`` Problem."""
     if app.openapi_schema:
         return app.openapi_schema
+    loaded = app.state.startup.loaded
     schema = get_openapi(
         title=app.title,
         version=app.version,
@@ -161,5 +158,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    app.openapi_schema = schema
+    if loaded:  # before, the routers are not all included yet
+        app.openapi_schema = schema
     return schema

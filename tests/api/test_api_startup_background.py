@@ -1,0 +1,94 @@
+"""Real servers in subprocesses: /healthz answers before the service has loaded, with one worker and two, and a
+keyless multi-worker uvicorn stops instead of respawning its workers forever (issue 9, item 2)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from matching.store import create_db_engine
+from matching.store.migrate import startup_lock
+from tests.api.api_helpers import API_KEYS
+
+REPO = Path(__file__).resolve().parents[2]
+CHAINMATCH = str(Path(sys.executable).with_name("chainmatch"))
+
+
+def _env(data_dir: Path, seeds_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINMATCH_")}
+    env.update(CHAINMATCH_DATA_DIR=str(data_dir), CHAINMATCH_SEEDS_DIR=str(seeds_dir),
+               CHAINMATCH_LOG_LEVEL="WARNING", **extra)  # fmt: skip
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _poll(url: str, status: int, deadline: float) -> httpx.Response:
+    while True:
+        assert time.monotonic() < deadline, f"{url} never answered {status}"
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == status:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_healthz_while_start_up_waits(tmp_path: Path, seeds_dir: Path, workers: int) -> None:
+    """The test holds the store's start-up lock (as a worker migrating would), so no worker can finish
+    starting: every worker must still answer /healthz, and /readyz must say it is starting."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    store = create_db_engine(f"sqlite:///{data_dir / 'chainmatch.db'}")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [CHAINMATCH, "serve", "--port", str(port), "--workers", str(workers), "--data-dir", str(data_dir)]
+    held = startup_lock(store)
+    held.__enter__()
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=_env(data_dir, seeds_dir, CHAINMATCH_API_KEYS=API_KEYS), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        _poll(f"{base}/healthz", 200, started + 90)
+        for _ in range(4 * workers):  # fresh connections: each worker gets asked
+            assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
+            not_ready = httpx.get(f"{base}/readyz", timeout=5)
+            assert not_ready.status_code == 503, not_ready.text
+            assert "starting" in not_ready.json()["detail"]
+            assert proc.poll() is None
+        held.__exit__(None, None, None)
+        held = None
+        ready = _poll(f"{base}/readyz", 200, time.monotonic() + 120).json()
+        assert ready["index"] == "ok" and ready["enterprises"] > 0
+    finally:
+        if held is not None:
+            held.__exit__(None, None, None)
+        store.dispose()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_keyless_multi_worker_uvicorn_stops_instead_of_respawning(tmp_path: Path, seeds_dir: Path) -> None:
+    """Each worker refuses with one line and uvicorn's start-up failure status; the supervisor then stops."""
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--workers", "2",
+           "--host", "0.0.0.0", "--port", str(_free_port())]  # fmt: skip
+    done = subprocess.run(cmd, env=_env(tmp_path, seeds_dir), cwd=REPO, capture_output=True, text=True, timeout=120)
+    refusals = done.stderr.count("refusing to start")
+    assert 1 <= refusals <= 2, done.stderr  # once per worker at most: no respawn
+    assert "failed to start, stopping the parent process" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Application startup complete" not in done.stderr
