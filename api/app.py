@@ -19,7 +19,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routers import health
-from api.startup import StartupGate, StartupState, start_in_background
+from api.startup import STARTUP_FAILURE, StartupGate, StartupState, start_in_background
 from matching import __version__
 from matching.errors import StartupError
 from matching.settings import Settings
@@ -29,7 +29,6 @@ from matching.store.db import check_database
 # store repository are imported by the background start-up (api.startup), so /healthz answers at once.
 log = logging.getLogger("chainmatch.api")
 MULTIPART_OVERHEAD = 64 * 1024
-STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its supervisor then stops, not respawns
 
 DESCRIPTION = """
 Regional supply-chain matching for the Chengdu–Chongqing economic circle (成渝地区双城经济圈).
@@ -46,19 +45,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Settings, keys and the database connection are checked here and fail at once; the rest
     (routers, chain graph, regions, migrations, seeding, the index) loads in the background at start-up.
 
-    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error prints one line and
-    exits with uvicorn's start-up failure status, so a multi-worker supervisor stops instead of respawning.
+    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error, here or in the
+    background, prints one line and exits with uvicorn's start-up failure status, so a multi-worker supervisor
+    stops instead of respawning.
     """
     if settings is not None:
         return _create_app(settings)
     try:
-        return _create_app(Settings())
+        app = _create_app(Settings())
     except StartupError as exc:
         print(f"chainmatch: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
     except ValueError as exc:  # pydantic's ValidationError: a bad CHAINMATCH_* variable
         print(f"chainmatch: configuration error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
+    app.state.exit_on_failure = True  # a background start-up failure ends this worker too (api.startup)
+    return app
 
 
 def _create_app(settings: Settings) -> FastAPI:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.auth import API_KEY_HEADER, KeyRing
 from api.metrics import Metrics
 from api.problems import error_response, problem_response, unauthorized
-from matching.errors import StartupError
+from matching.errors import ChainmatchError, StartupError
 from matching.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chainmatch.api")
 
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its supervisor then stops, not respawns
 
 
 @dataclass
@@ -122,20 +125,31 @@ def _load(app: FastAPI, settings: Settings, startup: StartupState) -> None:
 
 
 async def start_in_background(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    """Load the service off the event loop, then poll the change log (see :func:`poll_changes`)."""
+    """Load the service off the event loop, then poll the change log (see :func:`poll_changes`).
+
+    A failure is kept for ``/readyz`` and logged. A server started by uvicorn (``app.state.exit_on_failure``)
+    then prints it as one line and exits with uvicorn's start-up failure status: the worker is useless, and a
+    multi-worker supervisor stops on that status instead of respawning it."""
     startup: StartupState = app.state.startup
     try:
         # not abandoned on cancel: a shutdown during start-up waits for it, then closes what it opened
         await anyio.to_thread.run_sync(_load, app, settings, startup)
-    except StartupError as exc:
-        startup.error = exc.message
-        log.error("start-up failed: %s", exc.message)
+    except (StartupError, ChainmatchError) as exc:
+        _failed(app, startup, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     except Exception as exc:
-        startup.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
         log.exception("start-up failed")
+        _failed(app, startup, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         return
     await poll_changes(app.state.service, metrics, settings.sync_interval_s)
+
+
+def _failed(app: FastAPI, startup: StartupState, error: str) -> None:
+    startup.error = error
+    log.error("start-up failed: %s", error)
+    if getattr(app.state, "exit_on_failure", False):
+        print(f"chainmatch: start-up failed: {error}", file=sys.stderr, flush=True)
+        os._exit(STARTUP_FAILURE)  # from the event loop thread: nothing half-open is worth a graceful stop
 
 
 async def poll_changes(service: ChainmatchService, metrics: Metrics, interval: float) -> None:

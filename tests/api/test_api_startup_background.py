@@ -4,19 +4,24 @@ keyless multi-worker uvicorn stops instead of respawning its workers forever (is
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from matching.settings import Settings
 from matching.store import create_db_engine
 from matching.store.migrate import startup_lock
-from tests.api.api_helpers import API_KEYS
+from tests.api.api_helpers import API_KEYS, PORTAL, problem
 
 REPO = Path(__file__).resolve().parents[2]
 CHAINMATCH = str(Path(sys.executable).with_name("chainmatch"))
@@ -92,3 +97,35 @@ def test_keyless_multi_worker_uvicorn_stops_instead_of_respawning(tmp_path: Path
     assert "failed to start, stopping the parent process" in done.stderr
     assert "Traceback" not in done.stderr
     assert "Application startup complete" not in done.stderr
+
+
+def _broken_seeds(seeds_dir: Path, into: Path) -> Path:
+    shutil.copytree(seeds_dir, into)
+    (into / "chains" / "t_lmfp.yaml").write_text("chain: [oops", encoding="utf-8")
+    return into
+
+
+def test_background_start_up_failure_is_reported_by_readyz(
+    make_settings: Callable[..., Settings], seeds_dir: Path, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(seeds_dir=_broken_seeds(seeds_dir, tmp_path / "broken")))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        deadline = time.monotonic() + 60
+        while app.state.startup.error is None:
+            assert time.monotonic() < deadline, "start-up never failed"
+            time.sleep(0.02)
+        assert client.get("/healthz").status_code == 200
+        body = problem(client.get("/readyz"), 503)
+        assert body["detail"].startswith("start-up failed: ") and "t_lmfp.yaml" in body["detail"]
+        assert "start-up failed" in problem(client.get("/v1/enterprises", headers=PORTAL), 503)["detail"]
+
+
+def test_uvicorn_worker_whose_start_up_fails_exits_with_one_line(tmp_path: Path, seeds_dir: Path) -> None:
+    broken = _broken_seeds(seeds_dir, tmp_path / "broken")
+    env = _env(tmp_path / "data", broken, CHAINMATCH_API_KEYS=API_KEYS)
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--port", str(_free_port())]
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("chainmatch: ")]
+    assert len(lines) == 1 and "start-up failed" in lines[0] and "t_lmfp.yaml" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
