@@ -23,7 +23,6 @@ from api.startup import STARTUP_FAILURE, StartupGate, StartupState, start_in_bac
 from matching import __version__
 from matching.errors import StartupError
 from matching.settings import Settings
-from matching.store.db import check_database
 
 # Only what the health routes and the fail-fast checks need is imported here: the routers, the engine and the
 # store repository are imported by the background start-up (api.startup), so /healthz answers at once.
@@ -45,14 +44,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Settings, keys and the database connection are checked here and fail at once; the rest
     (routers, chain graph, regions, migrations, seeding, the index) loads in the background at start-up.
 
-    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error, here or in the
-    background, prints one line and exits with uvicorn's start-up failure status, so a multi-worker supervisor
-    stops instead of respawning.
+    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error prints one line and
+    exits with uvicorn's start-up failure status, so a multi-worker supervisor stops instead of respawning.
+    There the database is checked first thing in the background instead (``chainmatch serve`` has checked it
+    before starting uvicorn), so the worker listens sooner; it still exits within a second if unreachable.
     """
     if settings is not None:
-        return _create_app(settings)
+        return _create_app(settings, check_database_now=True)
     try:
-        app = _create_app(Settings())
+        app = _create_app(Settings(), check_database_now=False)
     except StartupError as exc:
         print(f"chainmatch: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
@@ -63,10 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _create_app(settings: Settings) -> FastAPI:
+def _create_app(settings: Settings, *, check_database_now: bool) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
-    check_database(settings.resolved_database_url())
+    if check_database_now:  # otherwise the background start-up checks it first (SQLAlchemy takes 0.2 s to import)
+        from matching.store.db import check_database
+
+        check_database(settings.resolved_database_url())
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

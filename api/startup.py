@@ -85,6 +85,10 @@ class StartupGate:
 def _load(app: FastAPI, settings: Settings, startup: StartupState) -> None:
     """The slow part of start-up, in a worker thread. ``app.state.service`` is set once the graph and regions
     are loaded (before the store is migrated), ``startup.loaded`` once every route is in place."""
+    startup.phase = "connecting to the database"
+    from matching.store.db import check_database
+
+    check_database(settings.resolved_database_url())
     startup.phase = "loading the API"
     from api.problems import COMMON_ERRORS
     from api.routers import (

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.problems import ProblemError, problem_openapi_response
 from api.schemas import Health, Readiness
@@ -42,6 +41,8 @@ def readyz(request: Request) -> Readiness:
         raise ProblemError(
             503, startup.describe(), slug="not-ready", title="Service Unavailable", headers={"Retry-After": "1"}
         )
+    from sqlalchemy.exc import SQLAlchemyError  # loaded by then; not imported before the server listens
+
     try:
         checks = service.readiness()
     except SQLAlchemyError:
