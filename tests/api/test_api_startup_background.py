@@ -129,3 +129,18 @@ def test_uvicorn_worker_whose_start_up_fails_exits_with_one_line(tmp_path: Path,
     lines = [line for line in done.stderr.splitlines() if line.startswith("chainmatch: ")]
     assert len(lines) == 1 and "start-up failed" in lines[0] and "t_lmfp.yaml" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_multi_worker_uvicorn_with_unreachable_database_stops(tmp_path: Path, seeds_dir: Path) -> None:
+    """The database is checked in each worker's background start-up: it exits 3 with one line, and the
+    supervisor stops rather than respawning it."""
+    url = "postgresql+psycopg://chainmatch:hunter2@127.0.0.1:1/nowhere"
+    env = _env(tmp_path, seeds_dir, CHAINMATCH_API_KEYS=API_KEYS, CHAINMATCH_DATABASE_URL=url)
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--workers", "2",
+           "--port", str(_free_port())]  # fmt: skip
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("chainmatch: ")]
+    assert 1 <= len(lines) <= 2, done.stderr  # once per worker at most: no respawn
+    assert all("cannot reach the database" in line for line in lines)
+    assert "stopping the parent process" in done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
