@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,27 +18,15 @@ from api.auth import build_keyring
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
-from api.problems import COMMON_ERRORS, PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.routers import (
-    chainmap,
-    chains,
-    enterprise_writes,
-    enterprises,
-    feedback,
-    health,
-    import_jobs,
-    imports,
-    matching,
-    regions,
-    runs,
-    supplier_lists,
-    weights,
-)
+from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.routers import health
+from api.startup import STARTUP_FAILURE, StartupGate, StartupState, start_in_background
 from matching import __version__
-from matching.import_jobs import ImportJobRunner, ImportJobStore
-from matching.service import ChainmatchService
+from matching.errors import StartupError
 from matching.settings import Settings
 
+# Only what the health routes and the fail-fast checks need is imported here: the routers, the engine and the
+# store repository are imported by the background start-up (api.startup), so /healthz answers at once.
 log = logging.getLogger("chainmatch.api")
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -53,63 +41,61 @@ deletion). Errors are RFC 9457 `application/problem+json` with field-level detai
 """
 
 
-FREEZE_GROWTH = 10_000
-"""Enterprises added to the index since the last :func:`gc.freeze` that make the poll freeze again."""
-
-
-async def _poll_changes(service: ChainmatchService, metrics: Metrics, interval: float, freeze: bool) -> None:
-    """Apply other workers' writes to this worker's index every ``interval`` seconds; refresh the gauges.
-
-    Once an index is built (and after it grows by :data:`FREEZE_GROWTH`), its objects are moved out of the
-    garbage collector's reach with ``gc.freeze()``: a full collection walks every live object, and with 100k
-    firms indexed that stalled every request for about 2 s (20 s expected at 1M). Frozen objects are still
-    freed by reference counting; only cycles among them would outlive a rebuild.
-    """
-    frozen: tuple[int, int] = (0, 0)  # (id of the engine, its size) at the last freeze
-    while True:
-        try:
-            await anyio.to_thread.run_sync(service.sync)
-            size = service.index_size()
-            metrics.index_size.set(size)
-            metrics.index_seq.set(service.index_seq)
-            engine = service.engine
-            if freeze and engine is not None and (id(engine) != frozen[0] or size - frozen[1] >= FREEZE_GROWTH):
-                gc.freeze()
-                frozen = (id(engine), size)
-                metrics.gc_frozen.set(gc.get_freeze_count())
-        except Exception:
-            log.exception("change-log poll failed")
-        await asyncio.sleep(interval)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: check keys, migrate and seed the store (once across workers), build the index."""
-    settings = settings or Settings()
+    """Build the app. Settings, keys and the database connection are checked here and fail at once; the rest
+    (routers, chain graph, regions, migrations, seeding, the index) loads in the background at start-up.
+
+    Without ``settings`` (``uvicorn --factory``, ``chainmatch serve``) a start-up error prints one line and
+    exits with uvicorn's start-up failure status, so a multi-worker supervisor stops instead of respawning.
+    There the database is checked first thing in the background instead (``chainmatch serve`` has checked it
+    before starting uvicorn), so the worker listens sooner; it still exits within a second if unreachable.
+    """
+    if settings is not None:
+        return _create_app(settings, check_database_now=True)
+    try:
+        app = _create_app(Settings(), check_database_now=False)
+    except StartupError as exc:
+        print(f"chainmatch: {exc.message}", file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from None
+    except ValueError as exc:  # pydantic's ValidationError: a bad CHAINMATCH_* variable
+        print(f"chainmatch: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from None
+    app.state.exit_on_failure = True  # a background start-up failure ends this worker too (api.startup)
+    return app
+
+
+def _create_app(settings: Settings, *, check_database_now: bool) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     keyring = build_keyring(settings)
-    service = ChainmatchService.open(settings, build_index=False)
-    jobs = ImportJobRunner(service, ImportJobStore(service.repository.engine, settings.import_job_stale_s))
+    if check_database_now:  # otherwise the background start-up checks it first (SQLAlchemy takes 0.2 s to import)
+        from matching.store.db import check_database
+
+        check_database(settings.resolved_database_url())
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Read from app.state, not from this closure: a stopped app then keeps no store, index or job runner
         # alive (FastAPI's routers keep every app they were included in; tests start hundreds of apps).
-        service: ChainmatchService = app.state.service
-        jobs: ImportJobRunner = app.state.import_jobs
-        # the index builds in the background: /healthz answers at once, matching answers 503 until ready
-        service.index.start_build()
-        task = asyncio.create_task(_poll_changes(service, metrics, settings.sync_interval_s, settings.gc_freeze))
+        if app.state.startup.running:  # a second lifespan on a running app (a test tool's own) shares it
+            yield
+            return
+        app.state.startup = startup = StartupState(running=True)
+        starting = asyncio.create_task(start_in_background(app, settings, metrics))
         try:
             yield
         finally:
-            task.cancel()
+            starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-            jobs.shutdown()
-            await anyio.to_thread.run_sync(service.index.save_snapshot)  # changes since the last snapshot
+                await starting
+            startup.loaded = startup.running = False
+            if app.state.import_jobs is not None:
+                app.state.import_jobs.shutdown()
+            if app.state.service is not None:  # changes since the last index snapshot
+                await anyio.to_thread.run_sync(app.state.service.index.save_snapshot)
             metrics.close()
-            service.close()
+            if app.state.service is not None:
+                app.state.service.close()
             app.state.service = app.state.import_jobs = None
 
     app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally, not from a CDN
@@ -131,15 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
-    app.state.service = service
+    app.state.service = None  # published by the background start-up (api.startup)
+    app.state.import_jobs = None
+    app.state.startup = StartupState()
     app.state.keyring = keyring
-    app.state.import_jobs = jobs
     app.state.metrics = metrics
 
-    for module in (enterprises, enterprise_writes, matching, imports, import_jobs, regions, chains, chainmap,
-                   weights, feedback, runs, supplier_lists):
-        app.include_router(module.router, responses=COMMON_ERRORS)
-    app.include_router(health.router)
+    app.include_router(health.router)  # the other routers are included by the background start-up
     install_problem_handlers(app)
 
     def limit_for(path: str) -> int:
@@ -147,12 +131,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_import_bytes + MULTIPART_OVERHEAD
         return settings.max_body_bytes
 
+    app.add_middleware(StartupGate, owner=app)
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(KeyGateMiddleware, authenticate=keyring.authenticate)  # before the body is read
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    log.info("app created; index builds at start-up", extra={"keys": len(keyring)})
+    log.info("app created; the service loads in the background", extra={"keys": len(keyring)})
     return app
 
 
@@ -160,6 +145,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """OpenAPI with every 4xx/5xx response documented as ``application/problem+json`` Problem."""
     if app.openapi_schema:
         return app.openapi_schema
+    loaded = app.state.startup.loaded
     schema = get_openapi(
         title=app.title,
         version=app.version,
@@ -180,5 +166,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    app.openapi_schema = schema
+    if loaded:  # before, the routers are not all included yet
+        app.openapi_schema = schema
     return schema

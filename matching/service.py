@@ -81,25 +81,34 @@ class ChainmatchService:
     @classmethod
     def open(cls, settings: Settings, *, build_index: bool = True) -> ChainmatchService:
         """Connect, migrate (and seed an empty store) under the start-up lock, then build the index."""
+        service = cls.load(settings)
+        service.prepare_store()
+        if build_index:
+            service.build_index()
+        return service
+
+    @classmethod
+    def load(cls, settings: Settings) -> ChainmatchService:
+        """Load the chain graph, regions and policy and connect lazily; the store is not touched yet."""
         from matching.policy import Policy
 
         seeds_dir = settings.seeds_dir
         graph = load_graph(seeds_dir)
         regions = RegionRegistry.load(seeds_dir) if seeds_dir else RegionRegistry.load()
         policy = Policy.load(seeds_dir) if seeds_dir else Policy.load()
-        url = settings.resolved_database_url()
-        db = create_db_engine(url)
-        service = cls(settings, EnterpriseRepository(db), graph, regions, policy)
+        db = create_db_engine(settings.resolved_database_url())
+        return cls(settings, EnterpriseRepository(db), graph, regions, policy)
+
+    def prepare_store(self) -> None:
+        """Migrate (and seed an empty store) under the inter-process start-up lock; one line if unreachable."""
+        db = self.repository.engine
         try:
-            prepare_store(db, seed=service._seed if settings.seed_on_empty else None)
+            prepare_store(db, seed=self._seed if self.settings.seed_on_empty else None)
         except OperationalError as exc:  # unreachable or unusable: one line, not a driver traceback
             db.dispose()
-            raise unreachable(url, exc) from None
-        if settings.index_snapshot:
-            service.index.snapshots = service.snapshot_policy()
-        if build_index:
-            service.build_index()
-        return service
+            raise unreachable(self.settings.resolved_database_url(), exc) from None
+        if self.settings.index_snapshot:  # the store's id names its snapshots, so only after migrating
+            self.index.snapshots = self.snapshot_policy()
 
     def snapshot_policy(self) -> SnapshotPolicy:
         """Index snapshots of this store under ``index_snapshot_dir`` (default ``<data_dir>/index``)."""

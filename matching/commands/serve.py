@@ -14,7 +14,6 @@ import typer
 
 from matching.errors import StartupError
 from matching.settings import Settings, is_loopback
-from matching.store.db import check_database
 
 
 def serve(
@@ -57,6 +56,8 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    from matching.store.db import check_database  # SQLAlchemy and Alembic: imported once settings are good
+
     try:  # fail here with one line rather than in every worker (uvicorn would restart them)
         check_database(settings.resolved_database_url())
     except StartupError as exc:

@@ -15,6 +15,10 @@ Modules: :mod:`~matching.imports.reading` (format, encoding, table rows), :mod:`
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from matching.imports.flat import COLUMNS, ENTERPRISE_COLUMNS, ITEM_COLUMNS, KIND_ALIASES, LIST_COLUMNS, plan_flat
 from matching.imports.jsonl import plan_jsonl
 from matching.imports.reading import FORMATS, Format, ImportFormatError, detect_format, read_table
@@ -39,6 +43,29 @@ def plan_import(
     """Parse ``data`` into profiles and a per-row report; raises :class:`ImportFormatError` for an
     unreadable file. Nothing is stored here."""
     fmt = fmt or detect_format(filename, content_type)
+    with _collector_paused():
+        return _plan(data, fmt, check, max_rows)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is parsed.
+
+    Parsing allocates millions of small objects that all stay alive, and each allocation burst triggers a
+    collection that walks every live object of the process (in a server: the whole index). Measured at 10k
+    firms, the JSONL parse took 3 to 5 times as long with the collector running (benchmarks/import_parse.py).
+    Reference counting still frees everything acyclic; the collector resumes when the parse ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(data: bytes, fmt: Format, check: Checker | None, max_rows: int) -> ImportPlan:
     if fmt == "jsonl":
         plan = plan_jsonl(data, check, max_rows)
     else:

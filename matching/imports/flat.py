@@ -217,6 +217,13 @@ def _plan_group(
         used.append(number)
     if not used:
         return None
-    full = enterprise.model_copy(update={"offers": offers, "needs": needs})
-    final = Enterprise.model_validate(full.model_dump())
+    # Validated once more as a whole (item counts, unique ids, location); the offers and needs are already
+    # validated models, which pydantic takes as they are instead of re-checking every field from a dump.
+    try:
+        final = Enterprise.model_validate({**dict(enterprise), "offers": offers, "needs": needs})
+    except ValidationError as exc:
+        errors = _errors_from_validation(exc)
+        for number in used:
+            reports[number].reject(errors)
+        return None
     return PlannedEnterprise(final, used, final.unit_warnings())

@@ -34,29 +34,50 @@ def plan_jsonl(data: bytes, check: Checker | None, max_rows: int) -> ImportPlan:
             )
         report = RowReport(number, None)
         reports.append(report)
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.reject([RowError("line", f"malformed JSON: {exc.msg} at column {exc.colno}")])
+        parsed: Enterprise | None
+        try:  # the fast path: pydantic parses and validates the line in one pass, in Rust
+            parsed = Enterprise.model_validate_json(line)
+        except ValidationError:
+            # the slow path reports the row exactly as before (JSON syntax errors, field errors, the row's id)
+            parsed = _validate_slowly(line, report)
+        if parsed is None:
             continue
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            report.enterprise_id = raw["id"]
-        try:
-            enterprise = Enterprise.model_validate(raw)
-            if check is not None:
+        enterprise = parsed
+        report.enterprise_id = enterprise.id
+        if check is not None:
+            try:
                 enterprise = check(enterprise)
-        except ValidationError as exc:
-            report.reject(
-                RowError(".".join(str(p) for p in e["loc"]) or "line", message(e["msg"]))
-                for e in exc.errors()
-            )
-            continue
-        except InvalidInputError as exc:
-            report.reject(errors_from_invalid(exc, flat=False))
-            continue
+            except InvalidInputError as exc:
+                report.reject(errors_from_invalid(exc, flat=False))
+                continue
+            except ValidationError as exc:
+                report.reject(_row_errors(exc))
+                continue
         if enterprise.id in first_row:
             report.reject([RowError("id", f"duplicate enterprise id (row {first_row[enterprise.id]})")])
             continue
         first_row[enterprise.id] = number
         planned.append(PlannedEnterprise(enterprise, [number], enterprise.unit_warnings()))
     return ImportPlan("jsonl", planned, reports)
+
+
+def _validate_slowly(line: str, report: RowReport) -> Enterprise | None:
+    """``json.loads`` then ``model_validate``: rejects ``report`` with the reasons (None) or returns the profile.
+
+    Only lines the fast path refused come here, so every rejected row keeps the messages it always had."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        report.reject([RowError("line", f"malformed JSON: {exc.msg} at column {exc.colno}")])
+        return None
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        report.enterprise_id = raw["id"]
+    try:
+        return Enterprise.model_validate(raw)
+    except ValidationError as exc:
+        report.reject(_row_errors(exc))
+        return None
+
+
+def _row_errors(exc: ValidationError) -> list[RowError]:
+    return [RowError(".".join(str(p) for p in e["loc"]) or "line", message(e["msg"])) for e in exc.errors()]

@@ -77,7 +77,8 @@ def read_table(data: bytes, fmt: Literal["csv", "xlsx"], max_rows: int) -> list[
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for number, raw in enumerate(raw_rows, start=1):
-            cells = [_cell(v) for v in raw]
+            # CSV cells are always text, for which _cell is strip(); only XLSX cells need converting
+            cells = [v.strip() for v in raw] if fmt == "csv" else [_cell(v) for v in raw]
             if header is None:
                 if not any(cells):
                     continue

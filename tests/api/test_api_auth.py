@@ -17,7 +17,7 @@ from api.app import create_app
 from api.auth import ConfigurationError, KeyRing, Role
 from api.logs import JsonFormatter
 from matching.settings import Settings
-from tests.api.api_helpers import KEYS, enterprise, problem
+from tests.api.api_helpers import KEYS, enterprise, problem, wait_ready
 
 Call = tuple[str, str, dict[str, Any]]
 CSV = "enterprise_id,name,region_code\nauth-imp,导入,500102\n".encode()
@@ -125,11 +125,13 @@ def test_loopback_generates_admin_key_file(make_settings: Callable[..., Settings
         key = key_file.read_text().strip()
         assert len(key) >= 32
         with TestClient(app) as client:
+            wait_ready(client)
             assert client.delete("/v1/enterprises/seed-zy-mn", headers={"X-API-Key": key}).status_code == 204
             problem(client.get("/v1/enterprises", headers={"X-API-Key": "wrong"}), 401)
         # a restart reuses the same key
         app2 = create_app(make_settings(api_keys="", host="localhost", log_level="INFO", generate_admin_key=True))
         with TestClient(app2) as client:
+            wait_ready(client)
             assert client.get("/v1/enterprises", headers={"X-API-Key": key}).status_code == 200
         logged = records.getvalue()
         assert str(key_file) in logged
@@ -149,6 +151,7 @@ def test_configured_keys_never_logged(make_settings: Callable[..., Settings]) ->
     logger.addHandler(handler)
     try:
         with TestClient(app) as client:
+            wait_ready(client)
             client.get("/v1/enterprises", headers={"X-API-Key": KEYS["portal"]})
             client.get("/v1/enterprises", headers={"X-API-Key": "a-wrong-key-value"})
         logged = records.getvalue()

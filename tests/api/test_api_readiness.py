@@ -10,19 +10,53 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from matching.settings import Settings
+from matching.store import create_db_engine
+from matching.store.migrate import startup_lock
 from tests.api.api_helpers import ADMIN, PORTAL, enterprise, problem, wait_ready
 
 
-def test_healthz_answers_while_the_index_builds(make_settings: Callable[..., Settings]) -> None:
-    app = create_app(make_settings())
-    service = app.state.service
-    service.index.lock.acquire()  # the build cannot publish its engine until released
+def _wait_for(condition: Callable[[], object], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.01)
+
+
+def test_healthz_answers_while_the_service_loads_and_the_index_builds(make_settings: Callable[..., Settings]) -> None:
+    """Start-up is held at two public seams: the store's start-up lock (as another worker migrating would
+    hold it) and then the index lock (the build cannot publish its engine). /healthz answers throughout."""
+    settings = make_settings()
+    app = create_app(settings)
+    store = create_db_engine(settings.resolved_database_url())
+    held = startup_lock(store)
+    held.__enter__()
+    service = None
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            started = time.monotonic()
             assert client.get("/healthz").json() == {"status": "ok"}
-            assert time.monotonic() - started < 1.0
+            # the graph and regions load, then start-up waits for the lock: not ready, every route but the
+            # operations ones answers 503 problem+json; a bad key is still refused first
+            _wait_for(lambda: app.state.service is not None)
+            service = app.state.service
+            service.index.lock.acquire()
+            assert client.get("/healthz").json() == {"status": "ok"}
+            starting = problem(client.get("/readyz"), 503)
+            assert "starting" in starting["detail"] and "store" in starting["detail"]
+            for response in (
+                client.get("/v1/enterprises/seed-zy-mn", headers=PORTAL),
+                client.post("/v1/match", json={"need": {"product": "硫酸锰"}}, headers=PORTAL),
+                client.get("/openapi.json"),
+            ):
+                assert "starting" in problem(response, 503)["detail"]
+                assert response.headers["retry-after"] == "1"
+            problem(client.get("/v1/enterprises", headers={"X-API-Key": "wrong"}), 401)
+            assert client.get("/metrics").status_code == 200
+            held.__exit__(None, None, None)
+            held = None
+            # the store is ready; the index build cannot publish while the test holds its lock
+            _wait_for(lambda: client.get("/v1/enterprises/seed-zy-mn", headers=PORTAL).status_code == 200)
             assert service.index.building
+            assert client.get("/healthz").json() == {"status": "ok"}
             not_ready = problem(client.get("/readyz"), 503)
             assert "building" in not_ready["detail"] and "store_seq 4" in not_ready["detail"]
             for response in (
@@ -41,6 +75,7 @@ def test_healthz_answers_while_the_index_builds(make_settings: Callable[..., Set
             service.index.lock.release()
             ready = wait_ready(client)
             assert ready["index"] == "ok" and ready["lag"] <= ready["max_lag"]
+            assert "/v1/match" in client.get("/openapi.json").json()["paths"]
             # the write made while building is matchable once the poller has applied it
             deadline = time.monotonic() + 3
             while True:
@@ -53,8 +88,11 @@ def test_healthz_answers_while_the_index_builds(make_settings: Callable[..., Set
             ready = client.get("/readyz").json()
             assert ready["store_seq"] == ready["index_seq"] == 5 and ready["lag"] == 0
     finally:
-        if service.index.lock._is_owned():
+        if held is not None:
+            held.__exit__(None, None, None)
+        if service is not None and service.index.lock._is_owned():
             service.index.lock.release()
+        store.dispose()
 
 
 def test_not_ready_while_lag_exceeds_bound(make_client: Callable[..., TestClient]) -> None:

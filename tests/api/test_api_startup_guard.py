@@ -156,6 +156,7 @@ def test_bad_key_gets_401_before_the_body_is_read(make_settings: Callable[..., S
         assert start["status"] == 401
         assert read == 0
     with TestClient(app) as client:  # a good key still reaches the route
+        wait_ready(client)
         assert client.put("/v1/enterprises/big", json=enterprise(), headers=PORTAL).status_code == 201
 
 
@@ -182,10 +183,11 @@ def test_chainmatch_serve_on_loopback_still_generates_a_key(tmp_path: Path, seed
             assert proc.poll() is None, "server exited"
             assert time.monotonic() < deadline, "server did not start"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break  # /healthz answers sooner, while the service still loads
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         key = (tmp_path / "admin.key").read_text().strip()
         assert stat.S_IMODE((tmp_path / "admin.key").stat().st_mode) == 0o600
         listed = httpx.get(f"http://127.0.0.1:{port}/v1/enterprises", headers={"X-API-Key": key}, timeout=10)
