@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matching.chains import ChainGraph, default_seeds_dir
+from matching.durable import fsync_path
 from matching.regions import RegionRegistry
 
 if TYPE_CHECKING:
@@ -153,16 +154,16 @@ class SnapshotStore:
                     "seq": state.seq, "enterprises": len(engine), "created_at": time.time(), "files": sizes}
             (tmp / META).write_text(json.dumps(meta, indent=2))
             for file in tmp.iterdir():
-                _fsync(file)
-            _fsync(tmp)
+                fsync_path(file)
+            fsync_path(tmp)
             name = f"snap-{state.seq}-{token}"
             tmp.rename(self.root / name)
             previous = self.current()
             pointer = self.root / f"{POINTER}.{os.getpid()}-{token}"
             pointer.write_text(name)
-            _fsync(pointer)
+            fsync_path(pointer)
             pointer.replace(self.root / POINTER)
-            _fsync(self.root)
+            fsync_path(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -209,11 +210,3 @@ class SnapshotStore:
         if len(engine) != meta["enterprises"] or len(state.chains_of) != len(engine):
             raise ValueError(f"snapshot holds {len(engine)} enterprises, its manifest {meta['enterprises']}")
         return LoadedSnapshot(engine, state, name)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from matching.durable import fsync_path
 from matching.runs.xlsx import write_xlsx
 
 MATCHES, PROFILES, CSV, XLSX, MANIFEST = "matches.parquet", "profiles.parquet", "matches.csv", "matches.xlsx", \
@@ -63,16 +64,8 @@ def publish(runs_dir: Path, run_id: str) -> Path:
     """Rename the finished temporary directory into place (atomic on one file system)."""
     final = runs_dir / run_id
     os.rename(tmp_dir(runs_dir, run_id), final)  # noqa: PTH104 - os.rename refuses to replace a directory
-    _fsync_dir(runs_dir)
+    fsync_path(runs_dir)
     return final
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove(path: Path) -> None:
