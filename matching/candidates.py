@@ -110,11 +110,11 @@ def _demand_nodes(index: ItemIndex, demands: Side) -> sp.csr_matrix:
 
 
 def _retrieval(index: ItemIndex, text: sp.csr_matrix) -> sp.csr_matrix:
-    """Text rows restricted to the retrieval features (those not shared by too many items)."""
-    if index.retrieval_mask is None:
+    """Text rows restricted to the retrieval features (boilerplate, in too many items, is never retrieved)."""
+    if index.retrieval_floor is None:
         return text
-    return sp.csr_matrix((text.data * index.retrieval_mask[text.indices], text.indices, text.indptr),
-                         shape=text.shape)
+    keep = np.isfinite(index.retrieval_floor[text.indices])
+    return sp.csr_matrix((text.data * keep, text.indices, text.indptr), shape=text.shape)
 
 
 def demand_candidates(index: ItemIndex, supply: Side, top_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -124,7 +124,7 @@ class ItemIndex:
         self.ent_certs = Growable(object, fill=None)
         self.offers = ItemColumns(self.text.n_features, n_nodes)
         self.needs = ItemColumns(self.text.n_features, n_nodes)
-        self.retrieval_mask: np.ndarray | None = None
+        self.retrieval_floor: np.ndarray | None = None  # per text feature (see :meth:`_champions`)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -143,21 +143,59 @@ class ItemIndex:
             self.text = text
             self.links = ProductLinker(self.linker, self.params)
             self._reset()
-            self.retrieval_mask = self._retrieval_mask(vectors)
+            self.retrieval_floor, retrieval = self._champions(vectors)
             vectors.reverse()
+            retrieval.reverse()
             for profiles in chunks.profiles():
-                self._add(profiles, vectors.pop())
+                self._add(profiles, vectors.pop(), retrieval.pop())
         self.compact()  # one block per matrix, as a query prefers
 
-    def _retrieval_mask(self, chunks: list[sp.csr_matrix]) -> np.ndarray:
-        """Features kept for text retrieval: those in at most ``max(floor, share × items)`` items."""
+    def _champions(self, chunks: list[sp.csr_matrix]) -> tuple[np.ndarray, list[sp.csr_matrix]]:
+        """Champion lists for text retrieval: per feature, the weight a later item's entry must exceed to be
+        retrieved, and the retrieval rows of ``chunks``.
+
+        A feature in more than ``max(text_max_df_floor, text_max_df × items)`` items is boilerplate and never
+        retrieved (floor ``inf``). One in more than ``text_champions`` items lists only that many of its
+        heaviest entries (ties: the earlier item), so a query walks a bounded posting list at any corpus size.
+        """
         p = self.params
         df = np.zeros(self.text.n_features, dtype=np.int64)
         for m in chunks:
             df += np.bincount(m.indices, minlength=len(df))
         cap = max(p.text_max_df_floor, math.ceil(p.text_max_df * sum(m.shape[0] for m in chunks)))
-        keep: np.ndarray = (df <= cap).astype(np.float32)
-        return keep
+        floor = np.where(df > cap, np.inf, 0.0).astype(np.float32)
+        capped = (df > p.text_champions) & (df <= cap)
+        feats, weights, where = [], [], []
+        offset = 0
+        for m in chunks:
+            sel = np.flatnonzero(capped[m.indices])
+            feats.append(m.indices[sel])
+            weights.append(m.data[sel])
+            where.append(sel + offset)
+            offset += m.nnz
+        keep = np.ones(offset, dtype=np.bool_)
+        if feats:
+            f, w, g = np.concatenate(feats), np.concatenate(weights), np.concatenate(where)
+            order = np.lexsort((g, -w, f))  # by feature, then heaviest first, then earliest entry
+            fs = f[order]
+            rank = np.arange(len(order)) - np.searchsorted(fs, fs, side="left")
+            keep[g[order[rank >= p.text_champions]]] = False
+            last = order[rank == p.text_champions - 1]
+            floor[f[last]] = w[last]
+        out: list[sp.csr_matrix] = []
+        offset = 0
+        for m in chunks:
+            mask = keep[offset : offset + m.nnz] & np.isfinite(floor[m.indices])
+            offset += m.nnz
+            out.append(_masked(m, mask))
+        return floor, out
+
+    def _retrieval_rows(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
+        """Retrieval rows of items added after the build: an entry joins its feature's champion list when it
+        outweighs the list's lightest entry at the build."""
+        if self.retrieval_floor is None:
+            return sp.csr_matrix(vectors, copy=True)
+        return _masked(vectors, vectors.data > self.retrieval_floor[vectors.indices])
 
     def add(self, enterprises: Sequence[Enterprise]) -> None:
         """Index new or replaced profiles as one batch. The new rows are complete before a replaced record
@@ -185,8 +223,10 @@ class ItemIndex:
             if rows:
                 cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
 
-    def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None) -> None:
-        """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known."""
+    def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None,
+             retrieval: sp.csr_matrix | None = None) -> None:
+        """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known, and
+        ``retrieval`` their retrieval rows (the build's champion lists)."""
         rel = self.relations
         pos = rel.pos
         slot0 = len(self.ent_id)
@@ -225,8 +265,10 @@ class ItemIndex:
         width = self.relations.node_chains.shape[1]  # explicit: an empty batch cannot infer it
         self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), width))
         split = len(new_offers)
-        offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split])
-        need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:])
+        offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split],
+                                         None if retrieval is None else retrieval[:split])
+        need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:],
+                                        None if retrieval is None else retrieval[split:])
         for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
                                           offer_links, strict=True):
             rec = fresh[self.ent_id[slot]]
@@ -244,7 +286,8 @@ class ItemIndex:
         self.records.update(fresh)
 
     def _append_items(
-        self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None
+        self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None,
+        retrieval: sp.csr_matrix | None = None,
     ) -> list[ItemLinks]:
         is_need = cols is self.needs
         pos = self.relations.pos
@@ -266,10 +309,8 @@ class ItemIndex:
             dims.append(-1 if base is None else self.unit_dims.setdefault(base[1], len(self.unit_dims)))
         if vectors is None:
             vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
-        retrieval = sp.csr_matrix(vectors, copy=True)
-        if self.retrieval_mask is not None:  # scale the entries (a diagonal matrix of 3M features costs more)
-            retrieval.data *= self.retrieval_mask[retrieval.indices]
-            retrieval.eliminate_zeros()
+        if retrieval is None:
+            retrieval = self._retrieval_rows(vectors)
         n = len(items)
         cols.ent.extend(np.array([s for s, *_ in items], dtype=np.int32))
         cols.family.extend(np.array([FAMILY_CODES.get(lk.family, 0) for lk in links], dtype=np.int8))
@@ -334,6 +375,13 @@ class ItemIndex:
             return frozenset(self.policy.priority_chains(code))
         except (KeyError, LookupError, ValueError):
             return frozenset()
+
+
+def _masked(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``m`` with only the entries ``keep`` (a mask over ``m.data``)."""
+    out = sp.csr_matrix((m.data * keep, m.indices.copy(), m.indptr.copy()), shape=m.shape, dtype=np.float32)
+    out.eliminate_zeros()
+    return out
 
 
 def _objects(values: Sequence[frozenset[str]]) -> np.ndarray:

@@ -15,7 +15,7 @@ class MatchParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: int = Field(default=2, ge=1, description="Bumped whenever a default below changes")
+    version: int = Field(default=3, ge=1, description="Bumped whenever a default below changes")
 
     # -- relation strengths (offer node → demand node) ------------------------------------------
     relation_same: float = Field(1.0, description="The offer is exactly the node asked for")
@@ -52,6 +52,10 @@ class MatchParams(BaseModel):
     text_candidate_min: float = Field(0.05, description="Cosines below this share no meaningful term")
     text_max_df: float = Field(0.01, description="Text features in more items than this share are not retrieved")
     text_max_df_floor: int = Field(1000, description="... but small corpora never prune (boilerplate is rare)")
+    text_champions: int = Field(
+        1000, ge=1, description="A retrieved feature lists only the items it weighs most in (champion lists), so "
+        "a query's text walk stays bounded at any corpus size"
+    )
 
     # -- fusion of graph and text into the product component -----------------------------------
     text_relation_factor: float = Field(0.5, description="Unlinked or weakly linked side: the text decides")

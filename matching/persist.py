@@ -25,7 +25,7 @@ from matching.params import MatchParams
 from matching.relation_matrix import RelationMatrix
 from matching.scoring import PolicyLookup, RegionLookup
 
-FORMAT = 2  # 2: hashed text model, profiles as JSON, links recomputed on demand
+FORMAT = 3  # 3: champion-list floors for text retrieval (2: hashed text model, profiles as JSON)
 _ENT_ARRAYS = ("ent_alive", "ent_code", "ent_lat", "ent_lon", "ent_circle", "ent_standing", "ent_priority")
 _ITEM_ARRAYS = ("ent", "alive", "family", "confident", "head_nodes", "head_conf", "use_nodes", "use_conf",
                 "for_nodes", "qty", "qty_dim", "use_alone", "part_of_category", "has_required")
@@ -71,7 +71,7 @@ def save_index(index: ItemIndex, path: Path) -> None:
         objects: dict[str, Any] = {
             "ent_id": index.ent_id, "ent_name": index.ent_name, "ent_region": index.ent_region,
             "ent_certs": list(index.ent_certs.view), "records": index.records, "text": index.text,
-            "retrieval_mask": index.retrieval_mask, "dims": index.unit_dims,
+            "retrieval_floor": index.retrieval_floor, "dims": index.unit_dims,
             **{f"{kind}.{name}": getattr(getattr(index, kind), name) for kind in ("offers", "needs")
                for name in _ITEM_LISTS},
             **{f"{kind}.required": list(getattr(index, kind).required.view) for kind in ("offers", "needs")},
@@ -100,7 +100,7 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
     index.text = objects["text"]
     index.linker.fit_text(index.text)
     index.links = ProductLinker(index.linker, params)
-    index.retrieval_mask = objects["retrieval_mask"]
+    index.retrieval_floor = objects["retrieval_floor"]
     index.unit_dims = objects["dims"]
     index.records = objects["records"]
     index.ent_id, index.ent_name, index.ent_region = objects["ent_id"], objects["ent_name"], objects["ent_region"]

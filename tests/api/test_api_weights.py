@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.auth import digest
+from matching.params import DEFAULT_PARAMS
 from tests.api.api_helpers import ADMIN, ANALYST, KEYS, PORTAL, error_fields, problem
 
 FREIGHT = {"product": 0.3, "text": 0.1, "distance": 0.4, "cross_region": 0.1, "policy": 0.1}
@@ -79,7 +80,8 @@ def test_match_endpoints_use_and_echo_the_version(client: TestClient) -> None:
     assert all(abs(i["score"] - i["components"]["product"]) < 1e-5 for i in v2["items"])
     assert any(abs(i["score"] - i["components"]["product"]) > 1e-3 for i in v1["items"])
     assert _buyers(client, "default:2")["weights"]["version"] == 2  # the old spelling still works
-    assert _buyers(client, "freight")["weights"] == {"name": "freight", "version": 1, "params_version": 2}
+    assert _buyers(client, "freight")["weights"] == {"name": "freight", "version": 1,
+                                                     "params_version": DEFAULT_PARAMS.version}
     adhoc = client.post("/v1/match", json={"need": {"product": "硫酸锰"}, "weights": "freight@1"}, headers=PORTAL)
     assert adhoc.json()["weights"]["name"] == "freight"
     p = problem(client.get("/v1/enterprises/seed-zy-mn/buyers", params={"weights": "freight@7"}, headers=PORTAL), 404)
