@@ -8,11 +8,14 @@ candidates always join graph candidates: the graph adds knowledge and never hide
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from matching.columns import RowBlocks, padded_to_csr
+from matching.components import cross_region_score, distance_score, great_circle_km
 from matching.item_index import ItemIndex
 from matching.sides import Side
 
@@ -21,8 +24,14 @@ SMALL_BLOCK = 16
 copies the whole right-hand index arrays on every call (cheap for a batch block, linear for one query)."""
 
 
-def _topn(left: sp.csr_matrix, blocks: RowBlocks, top_n: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(left row, global column)`` pairs of the top-n entries of ``left · blocksᵀ``, over every block."""
+RankKey = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+"""``(left row, columns, scores) → key``: what ranks a few rows' candidates when more than top-n qualify."""
+
+
+def _topn(left: sp.csr_matrix, blocks: RowBlocks, top_n: int, threshold: float, rank: RankKey | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """``(left row, global column)`` pairs of the top-n entries of ``left · blocksᵀ``, over every block
+    (ranked by ``rank`` instead of the product, for a few rows, where given)."""
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     if left.nnz == 0:
@@ -32,7 +41,8 @@ def _topn(left: sp.csr_matrix, blocks: RowBlocks, top_n: int, threshold: float) 
         if transposed.shape[1] == 0 or transposed.nnz == 0:
             continue
         if left.shape[0] <= SMALL_BLOCK:
-            r, c = _postings_topn(left, transposed, top_n, threshold)
+            r, c = _postings_topn(left, transposed, top_n, threshold,
+                                  None if rank is None else _shifted(rank, start))
             rows.append(r)
             cols.append(c + start)
             continue
@@ -44,8 +54,12 @@ def _topn(left: sp.csr_matrix, blocks: RowBlocks, top_n: int, threshold: float) 
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def _postings_topn(left: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, threshold: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _shifted(rank: RankKey, start: int) -> RankKey:
+    return lambda i, cols, scores: rank(i, cols + start, scores)
+
+
+def _postings_topn(left: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, threshold: float,
+                   rank: RankKey | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-n of a few rows times ``postings`` (features × items): sum the touched postings only."""
     out_rows: list[np.ndarray] = []
     out_cols: list[np.ndarray] = []
@@ -61,7 +75,10 @@ def _postings_topn(left: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, thr
         scores = np.bincount(inverse, weights=touched.data * weights)
         ok = np.flatnonzero(scores > threshold)
         if len(ok) > top_n:
-            ok = ok[np.argpartition(-scores[ok], top_n - 1)[:top_n]]
+            key = scores[ok] if rank is None else rank(i, items[ok].astype(np.int64), scores[ok])
+            ok = ok[np.argpartition(-key, top_n - 1)[:top_n]]
+            if rank is not None:
+                ok = ok[np.isfinite(key[ok])]  # rows the key rules out (dead ones)
         out_rows.append(np.full(len(ok), i, np.int64))
         out_cols.append(items[ok].astype(np.int64))
     if not out_rows:
@@ -73,14 +90,41 @@ def _node_rows(nodes: np.ndarray, conf: np.ndarray, n_nodes: int) -> sp.csr_matr
     return padded_to_csr(nodes, conf, n_nodes)
 
 
-def supply_candidates(index: ItemIndex, demands: Side, top_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(demand, offer row)`` candidates for a block of demands (explicit, inferred or ad hoc)."""
+def supply_candidates(index: ItemIndex, demands: Side, top_n: int, weights: Mapping[str, float] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(demand, offer row)`` candidates for a block of demands (explicit, inferred or ad hoc).
+
+    Given the query's component ``weights``, a few demands whose graph candidates exceed ``top_n`` keep the
+    ``top_n`` that :func:`_supplier_key` ranks first, not an arbitrary share of equally related offers.
+    """
     p = index.params
     offers = index.offers
     nodes = _demand_nodes(index, demands)
-    parts = [_topn(nodes, offers.head_matrix, top_n, 1e-6)]
+    rank = None if weights is None else _supplier_key(index, demands, weights)
+    parts = [_topn(nodes, offers.head_matrix, top_n, 1e-6, rank)]
     parts.append(_topn(_retrieval(index, demands.text), offers.retrieval, p.text_top_n, p.text_candidate_min))
     return _unique(parts, len(offers))
+
+
+def _supplier_key(index: ItemIndex, demands: Side, weights: Mapping[str, float]) -> RankKey:
+    """The graph relevance at the product weight plus the components that only need the two parties'
+    columns (distance, cross-region, standing): the score a pair can reach, up to its text, capacity and
+    policy. Dead offer rows rank last (``-inf``)."""
+    offers = index.offers
+
+    def key(i: int, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        alive = offers.alive.view
+        ok = rows < len(alive)
+        ok[ok] = alive[rows[ok]]
+        slots = offers.ent.view[np.where(ok, rows, 0)]
+        km = great_circle_km(demands.lat[i], demands.lon[i], index.ent_lat.view[slots], index.ent_lon.view[slots])
+        total = (weights.get("product", 0.0) * scores + weights.get("distance", 0.0) * distance_score(km)
+                 + weights.get("cross_region", 0.0) * cross_region_score(demands.code[i], index.ent_code.view[slots])
+                 + weights.get("standing", 0.0) * index.ent_standing.view[slots])
+        out: np.ndarray = np.where(ok, total, -np.inf)
+        return out
+
+    return key
 
 
 def _demand_nodes(index: ItemIndex, demands: Side) -> sp.csr_matrix:

@@ -22,8 +22,13 @@ _MUNICIPALITIES = np.array([11, 12, 31, 50])
 
 def distance_km(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
     """Great-circle distance per pair (NaN when a region is unknown)."""
-    lat1, lon1 = np.radians(demand.lat[di]), np.radians(demand.lon[di])
-    lat2, lon2 = np.radians(supply.lat[si]), np.radians(supply.lon[si])
+    return great_circle_km(demand.lat[di], demand.lon[di], supply.lat[si], supply.lon[si])
+
+
+def great_circle_km(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray, lon2: np.ndarray
+                    ) -> np.ndarray:
+    """Great-circle distance of coordinates in degrees (NaN where one is unknown)."""
+    lat1, lon1, lat2, lon2 = np.radians(lat1), np.radians(lon1), np.radians(lat2), np.radians(lon2)
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     km: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return km
@@ -38,21 +43,33 @@ def _city(code: np.ndarray) -> np.ndarray:
     return city
 
 
+def distance_score(km: np.ndarray) -> np.ndarray:
+    """The distance component: exponential decay with the distance, neutral when it is unknown."""
+    score: np.ndarray = np.where(np.isnan(km), NEUTRAL, np.exp(-np.maximum(km, 0.0) / DISTANCE_SCALE_KM))
+    return score
+
+
+def cross_region_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The cross-region component of region codes ``a`` and ``b``: another province 1, another city 0.7,
+    the same city 0.3, the same county 0, unknown neutral."""
+    cross = np.where(a // 10000 != b // 10000, 1.0, np.where(_city(a) != _city(b), 0.7, 0.3))
+    cross = np.where(a == b, 0.0, cross)
+    score: np.ndarray = np.where((a < 0) | (b < 0), NEUTRAL, cross)
+    return score
+
+
 def components(
     index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rel: Relevance
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """``({component: column}, distance in km)`` for the pairs."""
     km = distance_km(demand, supply, di, si)
-    distance = np.where(np.isnan(km), NEUTRAL, np.exp(-np.maximum(km, 0.0) / DISTANCE_SCALE_KM))
+    distance = distance_score(km)
     cap, vol = supply.qty[si], demand.qty[di]
     same_dim = (supply.qty_dim[si] >= 0) & (supply.qty_dim[si] == demand.qty_dim[di])
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity = np.where(vol <= 0, 1.0, np.minimum(1.0, cap / vol))
     capacity = np.where(same_dim & ~np.isnan(cap) & ~np.isnan(vol), capacity, NEUTRAL)
-    a, b = demand.code[di], supply.code[si]
-    cross = np.where(a // 10000 != b // 10000, 1.0, np.where(_city(a) != _city(b), 0.7, 0.3))
-    cross = np.where(a == b, 0.0, cross)
-    cross = np.where((a < 0) | (b < 0), NEUTRAL, cross)
+    cross = cross_region_score(demand.code[di], supply.code[si])
     chains = index.relations.node_chains
     pair = chains[np.maximum(rel.demand_node, 0)] | chains[np.maximum(rel.supply_node, 0)]
     pair = np.where((rel.demand_node >= 0)[:, None] | (rel.supply_node >= 0)[:, None], pair, 0)

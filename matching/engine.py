@@ -260,7 +260,7 @@ class MatchEngine:
                    filters: MatchFilters | None, warnings: list[str], asking: str | None,
                    query_id: str | None = None, query_text: str = "",
                    query_region: str | None = None) -> MatchResult:
-        di, rows = supply_candidates(ix, demand, self.params.graph_top_n)
+        di, rows = supply_candidates(ix, demand, self.params.graph_top_n, (weights or DEFAULT_PROFILE).weights)
         alive = ix.offers.alive.view  # rows a concurrent write appended but has not published yet are skipped
         keep = rows < len(alive)
         di, rows = di[keep], rows[keep]

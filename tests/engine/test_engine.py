@@ -216,3 +216,20 @@ def test_batch_top_k_equals_single_queries(fixture: str, block_size: int, reques
         assert group["score"].to_list() == [i.score for i in single]
         seen += 1
     assert 0 < seen <= needs
+
+
+def test_a_capped_candidate_list_keeps_the_suppliers_that_can_score_best(graph, regions, policy) -> None:  # type: ignore[no-untyped-def]
+    """Equally related offers beyond ``graph_top_n`` are cut by what the parties' columns add (distance,
+    cross-region, standing), so the cap does not change the top of the list."""
+    from matching.params import MatchParams
+
+    far = [ent(f"lmfp-{i:02d}", ("650102", "230102")[i % 2], [("o1", "磷酸锰铁锂")]) for i in range(18)]
+    near = [ent(f"lmfp-{i:02d}", ("520303", "510104")[i % 2], [("o1", "磷酸锰铁锂")], tags=["专精特新"])
+            for i in range(18, 24)]  # fmt: skip
+    makers = [*far, *near]  # the best come last: an arbitrary cut would not find them
+    buyer = ent("buyer", "500102", needs=[{"id": "n1", "product": "磷酸锰铁锂"}])
+    wide = MatchEngine.build(graph, regions, policy, [*makers, buyer])
+    narrow = MatchEngine.build(graph, regions, policy, [*makers, buyer], MatchParams(graph_top_n=6, text_top_n=1))
+    best = [(i.supplier.id, i.score) for i in wide.suppliers_for("buyer", "n1", k=6).items]
+    assert [(i.supplier.id, i.score) for i in narrow.suppliers_for("buyer", "n1", k=6).items] == best
+    assert len({s for _, s in best}) > 1  # the six differ in score: the cut had something to choose

@@ -5,11 +5,12 @@ from __future__ import annotations
 from matching.chains import ChainGraph
 from matching.engine import MatchEngine
 from matching.params import MatchParams
-from matching.profiles import Need
+from matching.profiles import Enterprise, Need
 from matching.regions import RegionRegistry
 from tests.engine.conftest import StaticPolicy, ent
 
-def _makers(n: int) -> list:  # type: ignore[type-arg]
+
+def _makers(n: int) -> list[Enterprise]:
     """Makers of 景泰蓝 (no chain node knows it: text alone finds them); maker ``i`` repeats an unrelated word
     ``i`` times, so each of the product's features weighs less in each later maker's text."""
     return [ent(f"jtl-{i:02d}", "110101", [("o1", "景泰蓝", "铜胎" * i or None)]) for i in range(n)]
