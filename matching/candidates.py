@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
-from matching.columns import RowBlocks, padded_to_csr
+from matching.columns import RowBlocks, padded_to_csr, take_rows
 from matching.components import cross_region_score, distance_score, great_circle_km
 from matching.item_index import ItemIndex
 from matching.sides import Side
@@ -67,7 +67,7 @@ def _postings_topn(left: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, thr
         lo, hi = left.indptr[i], left.indptr[i + 1]
         if lo == hi:
             continue
-        touched = postings[left.indices[lo:hi]]
+        touched = take_rows(postings, left.indices[lo:hi].astype(np.int64))
         if touched.nnz == 0:
             continue
         weights = np.repeat(left.data[lo:hi], np.diff(touched.indptr))

@@ -17,7 +17,7 @@ from matching.scoring import DISTANCE_SCALE_KM, NEUTRAL
 from matching.sides import Side
 from matching.weights import COMPONENTS, MatchFilters, WeightProfile
 
-_MUNICIPALITIES = np.array([11, 12, 31, 50])
+_MUNICIPALITY = np.isin(np.arange(100), [11, 12, 31, 50])  # by province code: a lookup, not np.isin per pair
 
 
 def distance_km(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ def _city(code: np.ndarray) -> np.ndarray:
     province = code // 10000
     # xx90xx counties (仙桃市, 石河子市…) are administered by the province directly: each is its own city.
     own = (code // 100) % 100 == 90
-    city: np.ndarray = np.where(np.isin(province, _MUNICIPALITIES), province * 100,
+    city: np.ndarray = np.where(_MUNICIPALITY[np.clip(province, 0, 99)], province * 100,
                                 np.where(own, code, code // 100))
     return city
 

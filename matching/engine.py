@@ -274,7 +274,7 @@ class MatchEngine:
     def _buyers(self, ix: ItemIndex, supply: Side, k: int, weights: WeightProfile | None, filters: MatchFilters | None,
                 warnings: list[str], asking: str | None, query_id: str | None = None, query_text: str = "",
                 query_region: str | None = None) -> MatchResult:
-        need_rows, slots, nodes = demand_candidates(ix, supply, self.params.graph_top_n)
+        need_rows, slots, nodes = demand_candidates(ix, supply, self.params.buyer_top_n)
         alive = ix.needs.alive.view
         need_rows = need_rows[need_rows < len(alive)]
         need_rows = need_rows[alive[need_rows]]

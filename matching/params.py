@@ -44,7 +44,14 @@ class MatchParams(BaseModel):
     low_confidence: float = Field(0.8, description="Below this link confidence, text may carry the rank")
 
     # -- candidates -------------------------------------------------------------------------------
-    graph_top_n: int = Field(2048, description="Graph candidates per demand in a single query (whole postings)")
+    graph_top_n: int = Field(
+        1024, description="Graph candidates per demand in a single query: the best by relation, distance, "
+        "cross-region and standing (benchmarks/candidate_cut.py: top-10 overlap 0.97 with uncapped lists at 1M)"
+    )
+    buyer_top_n: int = Field(
+        2048, description="Graph candidates (explicit needs) per offer in a single buyer query; equal relations "
+        "are not ranked by party columns there, so the list is kept longer"
+    )
     graph_top_n_batch: int = Field(
         64, description="Graph candidates per demand in a batch run (ties beyond the cut are equals)"
     )
