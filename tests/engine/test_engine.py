@@ -233,3 +233,8 @@ def test_a_capped_candidate_list_keeps_the_suppliers_that_can_score_best(graph, 
     best = [(i.supplier.id, i.score) for i in wide.suppliers_for("buyer", "n1", k=6).items]
     assert [(i.supplier.id, i.score) for i in narrow.suppliers_for("buyer", "n1", k=6).items] == best
     assert len({s for _, s in best}) > 1  # the six differ in score: the cut had something to choose
+    for engine in (wide, narrow):  # a removed supplier's dead row takes no place in the cut
+        engine.remove("lmfp-19")
+    best = [(i.supplier.id, i.score) for i in wide.suppliers_for("buyer", "n1", k=6).items]
+    assert "lmfp-19" not in {s for s, _ in best}
+    assert [(i.supplier.id, i.score) for i in narrow.suppliers_for("buyer", "n1", k=6).items] == best
