@@ -63,6 +63,7 @@ class IndexSync:
         self.policy = policy
         self.sync_interval_s = sync_interval_s
         self.snapshots = snapshots
+        self.processes = 1  # see matching.item_work
         self.engine: MatchEngine | None = None
         self.ready = False  # the engine has caught up with the change log once (matching may use it)
         self.lock = threading.RLock()  # guards the bookkeeping below; matching reads never take it
@@ -170,6 +171,7 @@ class IndexSync:
     def _install(self, engine: MatchEngine, state: SyncState, chains_of: dict[str, frozenset[str]],
                  source: str, snapshot_seq: int | None) -> None:
         """Swap in an engine, apply the change log since its seq, then report ready."""
+        engine.index.processes = self.processes
         with self.lock:
             self.ready = False
             self.engine = engine

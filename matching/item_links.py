@@ -53,6 +53,10 @@ class ProductLinker:
         self._cache: OrderedDict[tuple[str, str], ItemLinks] = OrderedDict()
         self._lock = threading.Lock()  # guards the LRU order only; concurrent queries may link ad-hoc items
 
+    def after_fork(self) -> None:
+        """In a forked child: a new cache lock (another thread of the parent may have held it at the fork)."""
+        self._lock = threading.Lock()
+
     def link(self, product: str, description: str | None, *, is_need: bool = False) -> ItemLinks:
         """Links of an offer or a need; a need's description may name acceptable alternatives."""
         desc = description or ""

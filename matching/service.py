@@ -74,6 +74,7 @@ class ChainmatchService:
         self.regions = regions
         self.policy = policy
         self.index = IndexSync(repository, graph, regions, policy, settings.sync_interval_s)
+        self.index.processes = settings.index_processes
         # latest-version lookups are cached as long as the change-log poll interval: same staleness bound
         self.profiles = ProfileStore(repository.engine, latest_ttl_s=settings.sync_interval_s)
 
