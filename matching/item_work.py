@@ -10,13 +10,14 @@ the batch is worked serially.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,10 +34,13 @@ PARALLEL_MIN_ITEMS = 20_000  # below this a process costs more than it saves
 
 @dataclass(frozen=True)
 class Worked:
-    """Links of each item, and their text rows (``None`` when not asked for), in the order given."""
+    """Links of each item, and their text rows (``None`` when not asked for), in the order given; from a
+    forked process also the linker cache entries it made (the parent absorbs them: looking an item's links
+    up again later, e.g. for the chains of its firm, must not link it again)."""
 
     links: list[ItemLinks]
     vectors: sp.csr_matrix | None
+    cache: list[tuple[tuple[str, str], ItemLinks]] = field(default_factory=list)
 
 
 class ItemWorker:
@@ -66,6 +70,8 @@ class ItemWorker:
                 return self.serial(items, vectors=vectors)
             finally:
                 _FORKED = None
+        for part in done[1:]:
+            self.links.absorb(part.cache)
         links = [lk for part in done for lk in part.links]
         if not vectors:
             return Worked(links, None)
@@ -87,5 +93,7 @@ def _work_forked(lo: int, hi: int) -> Worked:
     """In a forked process: the work of ``items[lo:hi]`` of the batch the parent set up before forking."""
     assert _FORKED is not None, "not forked from ItemWorker.work"
     worker, items, vectors = _FORKED
+    gc.disable()  # a collection would walk (and so copy) every object of the parent's heap; this process is brief
     worker.links.after_fork()
-    return worker.serial(items[lo:hi], vectors=vectors)
+    done = worker.serial(items[lo:hi], vectors=vectors)
+    return Worked(done.links, done.vectors, worker.links.fresh_entries())

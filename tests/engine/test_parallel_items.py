@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from matching import item_work
 from matching.engine import MatchEngine
 from matching.item_index import ItemColumns
+from matching.item_links import ProductLinker
 from matching.item_work import ItemWorker
 from matching.profiles import Enterprise
 
@@ -75,6 +76,12 @@ def test_forked_batch_equals_serial_bit_for_bit(make_engine: Make, monkeypatch: 
         assert _columns(getattr(one.index, kind)) == _columns(getattr(two.index, kind))
     assert _results(one) == _results(two)
     assert any(item["supplier"]["id"].startswith("new-") for r in _results(two) for item in r[0]["items"])
+
+    def relinked(*args: Any) -> None:
+        raise AssertionError(f"linked again: {args}")
+
+    monkeypatch.setattr(ProductLinker, "_link", relinked)  # the parent absorbed what the child linked
+    assert all(two.linked_nodes(f"new-{i:03d}") == one.linked_nodes(f"new-{i:03d}") for i in range(120))
 
 
 def test_a_failed_child_falls_back_to_serial(make_engine: Make, monkeypatch: pytest.MonkeyPatch,
