@@ -247,21 +247,31 @@ class IndexSync:
 
         The change-log poll waits meanwhile (it would fetch the very profiles being applied). For at least
         :data:`HANDOFF_MIN` profiles, with snapshots on, the snapshot lock is taken before the store write and
-        the yielded ``publish()`` saves a snapshot once the index holds the write: another worker that finds
-        the write in the change log waits for that lock and loads the snapshot (:meth:`_adopt_snapshot`)
-        instead of linking and vectorising the same profiles again. When the lock is busy (another process
-        builds or saves), the write goes ahead without a handover."""
+        the yielded ``publish()`` (called once the index holds the write) saves a snapshot in the background
+        and only then releases the lock: another worker that finds the write in the change log waits for that
+        lock and loads the snapshot (:meth:`_adopt_snapshot`) instead of linking and vectorising the same
+        profiles again. When the lock is busy (another process builds or saves), the write goes ahead without
+        a handover."""
         policy = self.snapshots if size >= HANDOFF_MIN and self.ready else None
-        with self._sync_lock, contextlib.ExitStack() as stack:
+        with contextlib.ExitStack() as stack:
             locked = policy is not None and stack.enter_context(policy.store.lock(blocking=False))
 
             def publish() -> None:
-                if policy is not None and locked:
-                    self._catch_up(adopt=False)  # this process holds the snapshot lock: never wait for it
-                    self._save_locked(policy, 1)
+                if policy is None or not locked:
+                    return
+                self._catch_up(adopt=False)  # this process holds the snapshot lock: never wait for it
+                held = stack.pop_all()  # the lock now belongs to the saver: the import need not wait for it
+                self._saver = threading.Thread(target=self._save_and_release, args=(policy, held),
+                                               name="chainmatch-index-handoff", daemon=True)  # fmt: skip
+                self._saver.start()
 
-            yield publish
+            with self._sync_lock:
+                yield publish
         self.sync(force=True)
+
+    def _save_and_release(self, policy: SnapshotPolicy, held: contextlib.ExitStack) -> None:
+        with held:
+            self._save_locked(policy, 1)
 
     def _adopt_snapshot(self, changes: list[Change]) -> bool:
         """Load a published snapshot instead of applying ``changes`` when it covers at least
@@ -389,10 +399,10 @@ class IndexSync:
                     if engine.get(eid) is not None:
                         engine.remove(eid)
                     self.chains_of.pop(eid, None)
-                if fresh:
-                    engine.upsert_many([e for _, e, _ in fresh])
+                if fresh:  # the chains come from the links just made: linking again could miss the cache
+                    linked = engine.upsert_many([e for _, e, _ in fresh])
                     for eid, _, _ in fresh:
-                        self.chains_of[eid] = self.chains_for(eid)
+                        self.chains_of[eid] = self._chains_of_nodes(linked[eid])
             except Exception:
                 log.exception("index update failed", extra={"enterprises": len(fresh) + len(gone)})
                 return
@@ -411,6 +421,9 @@ class IndexSync:
             nodes = engine.linked_nodes(enterprise_id)
         except NotFoundError:
             return frozenset()
+        return self._chains_of_nodes(nodes)
+
+    def _chains_of_nodes(self, nodes: frozenset[str]) -> frozenset[str]:
         chains: set[str] = set()
         for node_id in nodes:
             for nid in (node_id, *self.graph.ancestors(node_id)):

@@ -199,13 +199,17 @@ class ItemIndex:
             return sp.csr_matrix(vectors, copy=True)
         return _masked(vectors, vectors.data > self.retrieval_floor[vectors.indices])
 
-    def add(self, enterprises: Sequence[Enterprise]) -> None:
+    def add(self, enterprises: Sequence[Enterprise]) -> dict[str, frozenset[str]]:
         """Index new or replaced profiles as one batch. The new rows are complete before a replaced record
-        is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items."""
+        is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items.
+
+        Returns the head nodes each one's offers and needs link to (what :meth:`item_links` would give for
+        its rows, without linking them again)."""
         with self.write_lock:
             replaced = [self.records[e.id] for e in enterprises if e.id in self.records]
-            self._add(enterprises)
+            linked = self._add(enterprises)
             self._retire(replaced)
+        return linked
 
     def remove(self, enterprise_ids: Sequence[str]) -> None:
         with self.write_lock:
@@ -226,9 +230,10 @@ class ItemIndex:
                 cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
 
     def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None,
-             retrieval: sp.csr_matrix | None = None) -> None:
+             retrieval: sp.csr_matrix | None = None) -> dict[str, frozenset[str]]:
         """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known, and
-        ``retrieval`` their retrieval rows (the build's champion lists)."""
+        ``retrieval`` their retrieval rows (the build's champion lists). Returns the head nodes of each
+        profile's items (see :meth:`add`)."""
         rel = self.relations
         pos = rel.pos
         slot0 = len(self.ent_id)
@@ -271,6 +276,7 @@ class ItemIndex:
         worked = ItemWorker(self.links, self.text, self.processes).work(keys, vectors=vectors is None)
         rows = vectors if vectors is not None else worked.vectors
         assert rows is not None
+        linked: dict[str, set[str]] = {e.id: set() for e in enterprises}
         offer_links = self._append_items(self.offers, new_offers, worked.links[:split], rows[:split],
                                          None if retrieval is None else retrieval[:split])
         need_links = self._append_items(self.needs, new_needs, worked.links[split:], rows[split:],
@@ -279,6 +285,7 @@ class ItemIndex:
                                           offer_links, strict=True):
             rec = fresh[self.ent_id[slot]]
             rec.offer_rows.append(row)
+            linked[self.ent_id[slot]].update(links.head_nodes())
             for lk in links.head:
                 if self.links.makes(links, lk.node_id):
                     node = pos[lk.node_id]
@@ -287,9 +294,11 @@ class ItemIndex:
                                           need_links, strict=True):
             rec = fresh[self.ent_id[slot]]
             rec.need_rows.append(row)
+            linked[self.ent_id[slot]].update(links.head_nodes())
             rec.need_heads = (*rec.need_heads, *(pos[lk.node_id] for lk in links.head))
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
         self.records.update(fresh)
+        return {eid: frozenset(nodes) for eid, nodes in linked.items()}
 
     def _append_items(
         self, cols: ItemColumns, items: list[_Item], links: list[ItemLinks], vectors: sp.csr_matrix,

@@ -47,7 +47,9 @@ def _columns(cols: ItemColumns) -> dict[str, Any]:
 def _grown(make_engine: Make, processes: int) -> MatchEngine:
     engine = make_engine(base_profiles())
     engine.index.processes = processes
-    engine.upsert_many(_newcomers(120))
+    linked = engine.upsert_many(_newcomers(120))
+    assert linked == {f"new-{i:03d}": engine.linked_nodes(f"new-{i:03d}") for i in range(120)}
+    assert sum(bool(nodes) for nodes in linked.values()) > 100
     return engine
 
 
