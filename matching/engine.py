@@ -87,12 +87,14 @@ class MatchEngine:
         """Insert or replace one profile without refitting the vocabulary."""
         self.upsert_many([enterprise])
 
-    def upsert_many(self, enterprises: Sequence[Enterprise]) -> None:
-        """Insert or replace many profiles as one batch (the bulk-load path)."""
+    def upsert_many(self, enterprises: Sequence[Enterprise]) -> dict[str, frozenset[str]]:
+        """Insert or replace many profiles as one batch (the bulk-load path); returns the chain nodes each
+        one links to (as :meth:`linked_nodes` would)."""
         last = {e.id: e for e in enterprises}
         with self._writes:
-            self.index.add(list(last.values()))
+            linked = self.index.add(list(last.values()))
         self._maybe_compact()
+        return linked
 
     def remove(self, enterprise_id: str) -> None:
         with self._writes:

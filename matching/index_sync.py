@@ -8,10 +8,11 @@ remembers the sequence of the version the engine holds, so a stale version never
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chainmatch.service")
 MAX_SYNC_BATCH = 200_000  # changes applied per engine batch; bounds the memory of one catch-up
 BUILD_PAGE = 20_000  # profiles read from the store per build chunk
+HANDOFF_MIN = 20_000  # a bulk write at least this large reaches other workers as a snapshot (see bulk_write)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class IndexSync:
         self.policy = policy
         self.sync_interval_s = sync_interval_s
         self.snapshots = snapshots
+        self.processes = 1  # see matching.item_work
         self.engine: MatchEngine | None = None
         self.ready = False  # the engine has caught up with the change log once (matching may use it)
         self.lock = threading.RLock()  # guards the bookkeeping below; matching reads never take it
@@ -170,6 +173,7 @@ class IndexSync:
     def _install(self, engine: MatchEngine, state: SyncState, chains_of: dict[str, frozenset[str]],
                  source: str, snapshot_seq: int | None) -> None:
         """Swap in an engine, apply the change log since its seq, then report ready."""
+        engine.index.processes = self.processes
         with self.lock:
             self.ready = False
             self.engine = engine
@@ -217,21 +221,86 @@ class IndexSync:
         if policy is None or not self.ready or self.engine is None:
             return False
         with policy.store.lock(blocking=wait) as locked:
-            if not locked:
-                return False
-            on_disk = policy.store.current_seq()
-            if on_disk is not None and self.state.seq - on_disk < min_changes:
-                self.snapshot_seq = max(self.snapshot_seq or 0, on_disk)
-                self._snapshot_at = time.monotonic()
-                return False
-            with self.lock:
-                engine = self.engine
-                state = SyncSnapshot(self.state.seq, dict(self.state.applied), dict(self.chains_of))
-                name = self._save(policy.store, engine, state)
+            return locked and self._save_locked(policy, min_changes)
+
+    def _save_locked(self, policy: SnapshotPolicy, min_changes: int) -> bool:
+        on_disk = policy.store.current_seq()
+        if on_disk is not None and self.state.seq - on_disk < min_changes:
+            self.snapshot_seq = max(self.snapshot_seq or 0, on_disk)
             self._snapshot_at = time.monotonic()
-            if name is not None:
-                self.snapshot_seq = state.seq
-            return name is not None
+            return False
+        with self.lock:
+            engine = self.engine
+            if engine is None:
+                return False
+            state = SyncSnapshot(self.state.seq, dict(self.state.applied), dict(self.chains_of))
+            name = self._save(policy.store, engine, state)
+        self._snapshot_at = time.monotonic()
+        if name is not None:
+            self.snapshot_seq = state.seq
+        return name is not None
+
+    # -- bulk writes handed over through a snapshot -------------------------------------------------
+    @contextlib.contextmanager
+    def bulk_write(self, size: int) -> Iterator[Callable[[], None]]:
+        """Around this process's bulk write of ``size`` profiles (store, then :meth:`apply_many`).
+
+        The change-log poll waits meanwhile (it would fetch the very profiles being applied). For at least
+        :data:`HANDOFF_MIN` profiles, with snapshots on, the snapshot lock is taken before the store write and
+        the yielded ``publish()`` (called once the index holds the write) saves a snapshot in the background
+        and only then releases the lock: another worker that finds the write in the change log waits for that
+        lock and loads the snapshot (:meth:`_adopt_snapshot`) instead of linking and vectorising the same
+        profiles again. When the lock is busy (another process builds or saves), the write goes ahead without
+        a handover."""
+        policy = self.snapshots if size >= HANDOFF_MIN and self.ready else None
+        with contextlib.ExitStack() as stack:
+            locked = policy is not None and stack.enter_context(policy.store.lock(blocking=False))
+
+            def publish() -> None:
+                if policy is None or not locked:
+                    return
+                self._catch_up(adopt=False)  # this process holds the snapshot lock: never wait for it
+                held = stack.pop_all()  # the lock now belongs to the saver: the import need not wait for it
+                self._saver = threading.Thread(target=self._save_and_release, args=(policy, held),
+                                               name="chainmatch-index-handoff", daemon=True)  # fmt: skip
+                self._saver.start()
+
+            with self._sync_lock:
+                yield publish
+        self.sync(force=True)
+
+    def _save_and_release(self, policy: SnapshotPolicy, held: contextlib.ExitStack) -> None:
+        with held:
+            self._save_locked(policy, 1)
+
+    def _adopt_snapshot(self, changes: list[Change]) -> bool:
+        """Load a published snapshot instead of applying ``changes`` when it covers at least
+        :data:`HANDOFF_MIN` of those this index has not applied; waits for the snapshot lock (an importing
+        worker holds it until its snapshot is saved). Returns whether the engine was replaced."""
+        policy = self.snapshots
+        if policy is None or self.engine is None:
+            return False
+        new = [c.seq for c in changes if c.seq > self.state.applied.get(c.enterprise_id, 0)]
+        if len(new) < HANDOFF_MIN:
+            return False
+        with policy.store.lock():
+            on_disk = policy.store.current_seq()
+            if on_disk is None or on_disk < new[HANDOFF_MIN - 1]:
+                return False
+            loaded, _ = self._load_snapshot(policy.store, None)
+        if loaded is None:
+            return False
+        with self.lock:
+            self.engine = loaded.engine
+            loaded.engine.index.processes = self.processes
+            self.state = SyncState(seq=loaded.state.seq, checked_at=time.monotonic(), applied=loaded.state.applied)
+            self.chains_of = loaded.state.chains_of
+            self.source = "snapshot"
+            self.snapshot_seq = loaded.state.seq
+            self._snapshot_at = time.monotonic()
+        log.info("index replaced by a published snapshot instead of applying %d changes", len(new),
+                 extra={"snapshot": loaded.name, "seq": loaded.state.seq})  # fmt: skip
+        return True
 
     def _maybe_refresh(self) -> None:
         """Refresh the snapshot in the background once the index is ``refresh_changes`` changes past it and
@@ -268,19 +337,26 @@ class IndexSync:
         if not self._sync_lock.acquire(blocking=force):
             return 0
         try:
-            checked = time.monotonic()
-            applied = 0
-            while True:
-                changes = self._pending_changes()
-                if not changes:
-                    break
-                applied += len(changes)
-                self._apply_changes(changes)
-                self.state.seq = changes[-1].seq
-            self.state.checked_at = checked
+            applied = self._catch_up()
         finally:
             self._sync_lock.release()
         self._maybe_refresh()
+        return applied
+
+    def _catch_up(self, *, adopt: bool = True) -> int:
+        """The body of :meth:`sync` (the caller holds the sync lock)."""
+        checked = time.monotonic()
+        applied = 0
+        while True:
+            changes = self._pending_changes()
+            if not changes:
+                break
+            if adopt and self._adopt_snapshot(changes):
+                continue
+            applied += len(changes)
+            self._apply_changes(changes)
+            self.state.seq = changes[-1].seq
+        self.state.checked_at = checked
         return applied
 
     def _pending_changes(self) -> list[Change]:
@@ -323,10 +399,10 @@ class IndexSync:
                     if engine.get(eid) is not None:
                         engine.remove(eid)
                     self.chains_of.pop(eid, None)
-                if fresh:
-                    engine.upsert_many([e for _, e, _ in fresh])
+                if fresh:  # the chains come from the links just made: linking again could miss the cache
+                    linked = engine.upsert_many([e for _, e, _ in fresh])
                     for eid, _, _ in fresh:
-                        self.chains_of[eid] = self.chains_for(eid)
+                        self.chains_of[eid] = self._chains_of_nodes(linked[eid])
             except Exception:
                 log.exception("index update failed", extra={"enterprises": len(fresh) + len(gone)})
                 return
@@ -345,6 +421,9 @@ class IndexSync:
             nodes = engine.linked_nodes(enterprise_id)
         except NotFoundError:
             return frozenset()
+        return self._chains_of_nodes(nodes)
+
+    def _chains_of_nodes(self, nodes: frozenset[str]) -> frozenset[str]:
         chains: set[str] = set()
         for node_id in nodes:
             for nid in (node_id, *self.graph.ancestors(node_id)):

@@ -19,12 +19,13 @@ from matching.columns import Growable, RowBlocks, padded, padded_to_csr
 from matching.corpus import ListChunks, ProfileChunks
 from matching.filters import certification_keys
 from matching.item_links import FAMILY_CODES, ProductLinker
+from matching.item_work import ItemWorker
 from matching.linking import ItemLinks, Linker
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.profiles import Enterprise, Quantity
 from matching.relation_matrix import RelationMatrix
 from matching.scoring import PolicyLookup, RegionLookup, standing_component
-from matching.text import TextModel, item_text
+from matching.text import TextModel
 from matching.units import to_base
 
 _Item = tuple[int, str, str, "str | None", "Quantity | None", frozenset[str]]
@@ -106,6 +107,7 @@ class ItemIndex:
         self.text = TextModel(self.linker.terms())
         self.write_lock = threading.Lock()
         self.unit_dims: dict[str, int] = {}  # base-unit dimension → code, so capacity fit compares codes
+        self.processes = 1  # processes that link and vectorise a large batch (see matching.item_work)
         self._reset()
 
     def _reset(self) -> None:
@@ -197,13 +199,17 @@ class ItemIndex:
             return sp.csr_matrix(vectors, copy=True)
         return _masked(vectors, vectors.data > self.retrieval_floor[vectors.indices])
 
-    def add(self, enterprises: Sequence[Enterprise]) -> None:
+    def add(self, enterprises: Sequence[Enterprise]) -> dict[str, frozenset[str]]:
         """Index new or replaced profiles as one batch. The new rows are complete before a replaced record
-        is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items."""
+        is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items.
+
+        Returns the head nodes each one's offers and needs link to (what :meth:`item_links` would give for
+        its rows, without linking them again)."""
         with self.write_lock:
             replaced = [self.records[e.id] for e in enterprises if e.id in self.records]
-            self._add(enterprises)
+            linked = self._add(enterprises)
             self._retire(replaced)
+        return linked
 
     def remove(self, enterprise_ids: Sequence[str]) -> None:
         with self.write_lock:
@@ -224,9 +230,10 @@ class ItemIndex:
                 cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
 
     def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None,
-             retrieval: sp.csr_matrix | None = None) -> None:
+             retrieval: sp.csr_matrix | None = None) -> dict[str, frozenset[str]]:
         """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known, and
-        ``retrieval`` their retrieval rows (the build's champion lists)."""
+        ``retrieval`` their retrieval rows (the build's champion lists). Returns the head nodes of each
+        profile's items (see :meth:`add`)."""
         rel = self.relations
         pos = rel.pos
         slot0 = len(self.ent_id)
@@ -265,14 +272,20 @@ class ItemIndex:
         width = self.relations.node_chains.shape[1]  # explicit: an empty batch cannot infer it
         self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), width))
         split = len(new_offers)
-        offer_links = self._append_items(self.offers, new_offers, None if vectors is None else vectors[:split],
+        keys = [(it[2], it[3], False) for it in new_offers] + [(it[2], it[3], True) for it in new_needs]
+        worked = ItemWorker(self.links, self.text, self.processes).work(keys, vectors=vectors is None)
+        rows = vectors if vectors is not None else worked.vectors
+        assert rows is not None
+        linked: dict[str, set[str]] = {e.id: set() for e in enterprises}
+        offer_links = self._append_items(self.offers, new_offers, worked.links[:split], rows[:split],
                                          None if retrieval is None else retrieval[:split])
-        need_links = self._append_items(self.needs, new_needs, None if vectors is None else vectors[split:],
+        need_links = self._append_items(self.needs, new_needs, worked.links[split:], rows[split:],
                                         None if retrieval is None else retrieval[split:])
         for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
                                           offer_links, strict=True):
             rec = fresh[self.ent_id[slot]]
             rec.offer_rows.append(row)
+            linked[self.ent_id[slot]].update(links.head_nodes())
             for lk in links.head:
                 if self.links.makes(links, lk.node_id):
                     node = pos[lk.node_id]
@@ -281,17 +294,18 @@ class ItemIndex:
                                           need_links, strict=True):
             rec = fresh[self.ent_id[slot]]
             rec.need_rows.append(row)
+            linked[self.ent_id[slot]].update(links.head_nodes())
             rec.need_heads = (*rec.need_heads, *(pos[lk.node_id] for lk in links.head))
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
         self.records.update(fresh)
+        return {eid: frozenset(nodes) for eid, nodes in linked.items()}
 
     def _append_items(
-        self, cols: ItemColumns, items: list[_Item], vectors: sp.csr_matrix | None,
+        self, cols: ItemColumns, items: list[_Item], links: list[ItemLinks], vectors: sp.csr_matrix,
         retrieval: sp.csr_matrix | None = None,
     ) -> list[ItemLinks]:
         is_need = cols is self.needs
         pos = self.relations.pos
-        links = [self.links.link(it[2], it[3], is_need=is_need) for it in items]
         heads = [[(pos[lk.node_id], lk.confidence) for lk in lks.head] for lks in links]
         uses = [[(pos[lk.node_id], lk.confidence) for lk in lks.use] for lks in links]
         fors = [[(pos[u], 1.0) for u in self.links.equipment_uses(lks)] for lks in links]
@@ -307,8 +321,6 @@ class ItemIndex:
             base = to_base(q.value, q.unit) if q is not None and q.value is not None else None
             qty.append(np.nan if base is None else base[0])
             dims.append(-1 if base is None else self.unit_dims.setdefault(base[1], len(self.unit_dims)))
-        if vectors is None:
-            vectors = self.text.transform([item_text(it[2], it[3]) for it in items]).astype(np.float32)
         if retrieval is None:
             retrieval = self._retrieval_rows(vectors)
         n = len(items)

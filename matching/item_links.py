@@ -52,6 +52,30 @@ class ProductLinker:
         self.params = params
         self._cache: OrderedDict[tuple[str, str], ItemLinks] = OrderedDict()
         self._lock = threading.Lock()  # guards the LRU order only; concurrent queries may link ad-hoc items
+        self._fresh: list[tuple[str, str]] | None = None  # keys linked since after_fork (in a forked child)
+
+    def after_fork(self) -> None:
+        """In a forked child: a new cache lock (another thread of the parent may have held it at the fork),
+        and remember what is linked from now on (see :meth:`fresh_entries`)."""
+        self._lock = threading.Lock()
+        self._fresh = []
+
+    def fresh_entries(self) -> list[tuple[tuple[str, str], ItemLinks]]:
+        """In a forked child: the cache entries linked since :meth:`after_fork`, for the parent to absorb."""
+        return [(key, self._cache[key]) for key in self._fresh or () if key in self._cache]
+
+    def absorb(self, entries: list[tuple[tuple[str, str], ItemLinks]]) -> None:
+        """Take cache entries a forked child linked (the same values this process would compute)."""
+        for key, links in entries:
+            self._remember(key, links)
+
+    def _remember(self, key: tuple[str, str], links: ItemLinks) -> None:
+        with self._lock:
+            self._cache[key] = links
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        if self._fresh is not None:
+            self._fresh.append(key)
 
     def link(self, product: str, description: str | None, *, is_need: bool = False) -> ItemLinks:
         """Links of an offer or a need; a need's description may name acceptable alternatives."""
@@ -63,10 +87,7 @@ class ProductLinker:
                 self._cache.move_to_end(key)
         if hit is None:
             hit = self._link(*key)
-            with self._lock:
-                self._cache[key] = hit
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            self._remember(key, hit)
         if is_need and hit.head and any(cue in desc for cue in ALTERNATIVE_CUES):
             return self._alternatives(hit, product, desc)
         return hit
@@ -142,8 +163,7 @@ class ProductLinker:
             hit = self._cache.get((product, ""))
         if hit is None:
             hit = self._link(product, "")
-            with self._lock:
-                self._cache[(product, "")] = hit
+            self._remember((product, ""), hit)
         return hit
 
     def _from_description(self, product: str, desc: str) -> ItemLinks:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError, UnavailableError
-from matching.imports import Format, ImportPlan, RowError, plan_import
+from matching.imports import Format, ImportPlan, RowError, collector_paused, plan_import
 from matching.index_snapshot import SnapshotStore, build_identity
 from matching.index_sync import IndexSync, SnapshotPolicy
 from matching.profiles import Enterprise, Need, Offer
@@ -74,6 +74,7 @@ class ChainmatchService:
         self.regions = regions
         self.policy = policy
         self.index = IndexSync(repository, graph, regions, policy, settings.sync_interval_s)
+        self.index.processes = settings.index_processes
         # latest-version lookups are cached as long as the change-log poll interval: same staleness bound
         self.profiles = ProfileStore(repository.engine, latest_ttl_s=settings.sync_interval_s)
 
@@ -276,11 +277,13 @@ class ChainmatchService:
         if not planned:
             return outcome
         report("storing", 0, total)
-        results = self.repository.upsert_many(planned, on_progress=lambda done: report("storing", done, total))
-        changed = [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed]
-        report("indexing", 0, len(changed))
-        self.index.apply_many(changed, [])  # the whole import is one index write
-        report("indexing", len(changed), len(changed))
+        with collector_paused(), self.index.bulk_write(total) as publish:
+            results = self.repository.upsert_many(planned, on_progress=lambda done: report("storing", done, total))
+            changed = [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed]
+            report("indexing", 0, len(changed))
+            self.index.apply_many(changed, [])  # the whole import is one index write
+            publish()  # a large import reaches the other workers as a snapshot
+            report("indexing", len(changed), len(changed))
         for result in results:
             stored = result.stored
             bucket = (

@@ -7,6 +7,7 @@ dir) and ``CHAINMATCH_API_KEYS`` (comma-separated ``key:role``; role ``portal``,
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     )
     index_snapshot_refresh_s: float = Field(
         default=300.0, ge=0, description="Least time between two snapshot saves of a running service"
+    )
+    index_processes: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1), ge=1, le=64,
+        description="Processes (forked) that link and vectorise a large index batch, such as a bulk import "
+        "or another worker's import read from the change log; 1: this process only",
     )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="Structured JSON log lines")

@@ -26,8 +26,8 @@ from matching.imports.report import Checker, ImportPlan, PlannedEnterprise, RowE
 
 __all__ = [
     "COLUMNS", "ENTERPRISE_COLUMNS", "FORMATS", "ITEM_COLUMNS", "KIND_ALIASES", "LIST_COLUMNS", "Checker",
-    "Format", "ImportFormatError", "ImportPlan", "PlannedEnterprise", "RowError", "RowReport", "detect_format",
-    "plan_import", "read_table",
+    "Format", "ImportFormatError", "ImportPlan", "PlannedEnterprise", "RowError", "RowReport", "collector_paused",
+    "detect_format", "plan_import", "read_table",
 ]
 
 
@@ -43,13 +43,13 @@ def plan_import(
     """Parse ``data`` into profiles and a per-row report; raises :class:`ImportFormatError` for an
     unreadable file. Nothing is stored here."""
     fmt = fmt or detect_format(filename, content_type)
-    with _collector_paused():
+    with collector_paused():
         return _plan(data, fmt, check, max_rows)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a file is parsed.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is parsed (or its profiles stored and indexed).
 
     Parsing allocates millions of small objects that all stay alive, and each allocation burst triggers a
     collection that walks every live object of the process (in a server: the whole index). Measured at 10k

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 
 from matching.errors import PreconditionFailedError
@@ -68,12 +68,6 @@ def _like_pattern(q: str) -> str:
     return f"%{unicodedata.normalize('NFKC', escaped).lower()}%"
 
 
-def _stored_row(stored: StoredEnterprise) -> dict[str, Any]:
-    """The row fields :meth:`EnterpriseRepository._upsert` reads back, for a profile written in this batch."""
-    return {"profile": profile_json(stored.enterprise), "created_at": stored.created_at,
-            "updated_at": stored.updated_at, "seq": stored.seq}  # fmt: skip
-
-
 def _row_to_stored(row: RowMapping) -> StoredEnterprise:
     return StoredEnterprise(
         enterprise=Enterprise.model_validate(row["profile"]),
@@ -86,6 +80,7 @@ def _row_to_stored(row: RowMapping) -> StoredEnterprise:
 StoredRow = tuple[str, int, Any]
 """``(id, seq, profile JSON object)`` of one stored enterprise, not validated."""
 STORE_ID_KEY = "store_id"
+BULK_CHUNK = 2000  # profiles per executemany in upsert_many
 
 
 class StoreReader:
@@ -258,22 +253,62 @@ class EnterpriseRepository:
     ) -> list[UpsertOutcome]:
         """Upsert several profiles in one transaction; an unchanged profile is not rewritten.
 
-        ``on_progress(done)`` is called after each chunk of 500; the stored rows of a chunk are read with one
-        query. Nothing is visible to readers before the whole batch commits.
+        Each chunk of :data:`BULK_CHUNK` is written with one executemany per statement (change-log rows,
+        inserts, updates) after one query for its stored rows; an id repeated in a batch is compared with,
+        and written after, its earlier occurrence. ``on_progress(done)`` is called after each chunk. Nothing
+        is visible to readers before the whole batch commits.
         """
         outcomes: list[UpsertOutcome] = []
         with write_transaction(self.engine) as conn:
-            for start in range(0, len(items), 500):
-                chunk = items[start : start + 500]
-                ids = list({e.id for e in chunk})
-                rows = conn.execute(select(enterprises).where(enterprises.c.id.in_(ids))).mappings()
-                existing: dict[str, Any] = {row["id"]: row for row in rows}
-                for enterprise in chunk:
-                    outcome = self._upsert(conn, enterprise, existing.get(enterprise.id))
-                    existing[enterprise.id] = _stored_row(outcome.stored)
-                    outcomes.append(outcome)
+            for start in range(0, len(items), BULK_CHUNK):
+                outcomes += self._upsert_chunk(conn, items[start : start + BULK_CHUNK])
                 if on_progress is not None:
                     on_progress(len(outcomes))
+        return outcomes
+
+    def _upsert_chunk(self, conn: Connection, chunk: Sequence[Enterprise]) -> list[UpsertOutcome]:
+        ids = list({e.id for e in chunk})
+        stored: dict[str, RowMapping] = {}
+        for part in range(0, len(ids), 500):
+            rows = conn.execute(select(enterprises).where(enterprises.c.id.in_(ids[part : part + 500])))
+            stored.update((row["id"], row) for row in rows.mappings())
+        current = {eid: row["profile"] for eid, row in stored.items()}  # as of the item before
+        plan: list[tuple[Enterprise, dict[str, Any] | None]] = []  # (profile, its JSON if it is written)
+        for enterprise in chunk:
+            profile = profile_json(enterprise)
+            changed = current.get(enterprise.id) != profile
+            current[enterprise.id] = profile
+            plan.append((enterprise, profile if changed else None))
+        now = datetime.now(UTC)
+        seqs = iter(self._append_changes(conn, [e.id for e, p in plan if p is not None], now))
+        outcomes: list[UpsertOutcome] = []
+        latest: dict[str, StoredEnterprise] = {}
+        columns: dict[str, dict[str, Any]] = {}  # the row each written id ends up with
+        for enterprise, written in plan:
+            eid = enterprise.id
+            if written is None:
+                same = latest.get(eid) or _row_to_stored(stored[eid])
+                outcomes.append(UpsertOutcome(same, created=False, changed=False))
+                continue
+            seq = next(seqs)
+            created = eid not in stored and eid not in latest
+            if created:
+                created_at = now
+            else:
+                created_at = latest[eid].created_at if eid in latest else _utc(stored[eid]["created_at"])
+            # the given profile is validated: validating its JSON again gives an equal model
+            latest[eid] = StoredEnterprise(enterprise, created_at, now, seq)
+            outcomes.append(UpsertOutcome(latest[eid], created=created, changed=True))
+            columns[eid] = {"name": enterprise.name, "region_code": enterprise.region_code,
+                            "search_text": search_text(enterprise), "profile": written, "updated_at": now,
+                            "seq": seq}  # fmt: skip
+        inserts = [{"id": eid, "created_at": now, **v} for eid, v in columns.items() if eid not in stored]
+        updates = [{"b_id": eid, **{f"b_{k}": x for k, x in v.items()}} for eid, v in columns.items() if eid in stored]
+        if inserts:
+            conn.execute(insert(enterprises), inserts)
+        if updates:
+            values: dict[str, Any] = {k: bindparam(f"b_{k}") for k in next(iter(columns.values()))}
+            conn.execute(update(enterprises).where(enterprises.c.id == bindparam("b_id")).values(values), updates)
         return outcomes
 
     def classify(self, items: Sequence[Enterprise]) -> dict[str, str]:
@@ -327,6 +362,15 @@ class EnterpriseRepository:
         for enterprise_id in ids:
             count += self.delete(enterprise_id) is not None
         return count
+
+    @staticmethod
+    def _append_changes(conn: Connection, enterprise_ids: Sequence[str], when: datetime) -> list[int]:
+        """Append one ``upsert`` change per id (one executemany); their sequences in the same order."""
+        stmt = insert(enterprise_changes).returning(enterprise_changes.c.seq, sort_by_parameter_order=True)
+        if not enterprise_ids:
+            return []
+        rows = [{"enterprise_id": eid, "op": "upsert", "changed_at": when} for eid in enterprise_ids]
+        return [int(seq) for seq in conn.execute(stmt, rows).scalars()]
 
     @staticmethod
     def _append_change(conn: Connection, enterprise_id: str, op: str, when: datetime) -> int:

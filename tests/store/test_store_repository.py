@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect
 
 from matching.profiles import Enterprise
-from matching.store import EnterpriseRepository, prepare_store
+from matching.store import EnterpriseRepository, prepare_store, repository
 from matching.store.migrate import alembic_config, current_revision, head_revision
 
 
@@ -130,3 +131,35 @@ def test_store_id_is_created_once_and_kept(db: Engine) -> None:
     prepare_store(db)
     first = EnterpriseRepository(db).store_id()
     assert len(first) == 32 and EnterpriseRepository(db).store_id() == first
+
+
+def test_bulk_upsert_matches_one_by_one_upserts(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk chunks (here 3 profiles each) write what single upserts would: an id repeated in a batch, in one
+    chunk or across two, is compared with its earlier version; unchanged profiles are not rewritten."""
+    monkeypatch.setattr(repository, "BULK_CHUNK", 3)
+    prepare_store(db)
+    repo = EnterpriseRepository(db)
+    first = repo.upsert(_ent("kept", name="旧"))
+    repo.upsert(_ent("same"))
+    batch = [_ent("new1"), _ent("kept", name="新"), _ent("new1"), _ent("same"),  # chunk 1 and 2
+             _ent("new1", name="再改"), _ent("new2"), _ent("kept", name="新")]  # fmt: skip
+    progress: list[int] = []
+    outcomes = repo.upsert_many(batch, on_progress=progress.append)
+    assert progress == [3, 6, 7]
+    assert [(o.stored.enterprise.id, o.created, o.changed, o.stored.seq) for o in outcomes] == [
+        ("new1", True, True, 3), ("kept", False, True, 4), ("new1", False, False, 3), ("same", False, False, 2),
+        ("new1", False, True, 5), ("new2", True, True, 6), ("kept", False, False, 4),
+    ]  # fmt: skip
+    assert [(c.seq, c.enterprise_id, c.op) for c in repo.changes_since(2)] == [
+        (3, "new1", "upsert"), (4, "kept", "upsert"), (5, "new1", "upsert"), (6, "new2", "upsert"),
+    ]  # fmt: skip
+    stored = {s.enterprise.id: s for s in repo.all_stored()}
+    assert {eid: (s.enterprise.name, s.seq) for eid, s in stored.items()} == {
+        "kept": ("新", 4), "same": ("测试企业", 2), "new1": ("再改", 5), "new2": ("测试企业", 6)}
+    assert stored["kept"].created_at == first.stored.created_at < stored["kept"].updated_at
+    assert outcomes[4].stored.created_at == outcomes[0].stored.created_at == stored["new1"].created_at
+    latest = [o.stored for o in outcomes if o.stored.seq == stored[o.stored.enterprise.id].seq]
+    assert len(latest) == 5  # what an outcome reports is what a reader gets back
+    assert all(s.enterprise == stored[s.enterprise.id].enterprise for s in latest)
+    assert outcomes[2].stored == outcomes[0].stored
+    assert [s.enterprise.id for s in repo.page(q="己二")] == ["kept", "new1", "new2", "same"]

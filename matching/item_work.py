@@ -1,0 +1,99 @@
+"""The per-item work of a large index batch (chain-graph links, TF-IDF rows), split across forked processes.
+
+Both are pure functions of an item's product and description (the caches only remember results), so a batch
+can be cut into contiguous parts, worked on at once and joined back in order: the result equals the serial
+one, row for row. The calling process works on the first part itself; every other part goes to a process
+forked from it, which shares the linker, the text model and their caches copy-on-write (nothing is pickled on
+the way in; links and rows come back pickled). Without ``fork``, for a small batch, or when a process fails,
+the batch is worked serially.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.item_links import ProductLinker
+from matching.linking import ItemLinks
+from matching.text import TextModel, item_text
+
+log = logging.getLogger("chainmatch.index")
+ItemKey = tuple[str, "str | None", bool]
+"""``(product, description, is_need)`` of one offer or need."""
+PARALLEL_MIN_ITEMS = 20_000  # below this a process costs more than it saves
+
+
+@dataclass(frozen=True)
+class Worked:
+    """Links of each item, and their text rows (``None`` when not asked for), in the order given; from a
+    forked process also the linker cache entries it made (the parent absorbs them: looking an item's links
+    up again later, e.g. for the chains of its firm, must not link it again)."""
+
+    links: list[ItemLinks]
+    vectors: sp.csr_matrix | None
+    cache: list[tuple[tuple[str, str], ItemLinks]] = field(default_factory=list)
+
+
+class ItemWorker:
+    """Links and vectorises items with up to ``processes`` processes (``1``: in this one only)."""
+
+    def __init__(self, links: ProductLinker, text: TextModel, processes: int = 1) -> None:
+        self.links = links
+        self.text = text
+        self.processes = processes
+
+    def work(self, items: Sequence[ItemKey], *, vectors: bool = True) -> Worked:
+        parts = self.processes if len(items) >= PARALLEL_MIN_ITEMS else 1
+        if parts <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return self.serial(items, vectors=vectors)
+        step = -(-len(items) // parts)
+        bounds = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
+        global _FORKED
+        with _FORK_LOCK:  # one parallel batch at a time: the children read their work from the global
+            _FORKED = (self, items, vectors)
+            try:
+                with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+                    futures = [pool.submit(_work_forked, lo, hi) for lo, hi in bounds[1:]]
+                    done = [self.serial(items[bounds[0][0] : bounds[0][1]], vectors=vectors)]
+                    done += [f.result() for f in futures]
+            except (BrokenProcessPool, OSError) as exc:
+                log.warning("parallel indexing failed (%s: %s); working serially", type(exc).__name__, exc)
+                return self.serial(items, vectors=vectors)
+            finally:
+                _FORKED = None
+        for part in done[1:]:
+            self.links.absorb(part.cache)
+        links = [lk for part in done for lk in part.links]
+        if not vectors:
+            return Worked(links, None)
+        return Worked(links, sp.csr_matrix(sp.vstack([p.vectors for p in done], format="csr")))
+
+    def serial(self, items: Sequence[ItemKey], *, vectors: bool = True) -> Worked:
+        links = [self.links.link(product, description, is_need=is_need) for product, description, is_need in items]
+        if not vectors:
+            return Worked(links, None)
+        rows = self.text.transform([item_text(product, description) for product, description, _ in items])
+        return Worked(links, rows.astype(np.float32))
+
+
+_FORKED: tuple[ItemWorker, Sequence[ItemKey], bool] | None = None
+_FORK_LOCK = threading.Lock()
+
+
+def _work_forked(lo: int, hi: int) -> Worked:
+    """In a forked process: the work of ``items[lo:hi]`` of the batch the parent set up before forking."""
+    assert _FORKED is not None, "not forked from ItemWorker.work"
+    worker, items, vectors = _FORKED
+    gc.disable()  # a collection would walk (and so copy) every object of the parent's heap; this process is brief
+    worker.links.after_fork()
+    done = worker.serial(items[lo:hi], vectors=vectors)
+    return Worked(done.links, done.vectors, worker.links.fresh_entries())

@@ -1,0 +1,102 @@
+"""A large batch linked and vectorised in forked processes gives exactly the serial result."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import scipy.sparse as sp
+
+from matching import item_work
+from matching.engine import MatchEngine
+from matching.item_index import ItemColumns
+from matching.item_links import ProductLinker
+from matching.item_work import ItemWorker
+from matching.profiles import Enterprise
+
+from .conftest import NODES, base_profiles, ent
+
+Make = Callable[[list[Enterprise]], MatchEngine]
+REGIONS = ("520303", "500102", "510104", "500117", "520302")
+WORDS = ("高纯", "电池级", "工业级", "用于动力电池", "锂电正极材料用", "现货供应", "或碳酸锂均可", None)
+
+
+def _newcomers(n: int) -> list[Enterprise]:
+    """Firms offering and needing products named after the graph's nodes, with varied descriptions."""
+    names = [node.name for node in NODES]
+    out = []
+    for i in range(n):
+        offer = (f"o{i}", names[i % len(names)] + ("产品" if i % 7 == 0 else ""), WORDS[i % len(WORDS)] or "")
+        need = {"id": "n1", "product": names[(i * 5 + 3) % len(names)], "description": WORDS[(i + 3) % len(WORDS)]}
+        out.append(ent(f"new-{i:03d}", REGIONS[i % len(REGIONS)], [offer], [need] if i % 3 else []))
+    return out
+
+
+def _columns(cols: ItemColumns) -> dict[str, Any]:
+    arrays = {name: getattr(cols, name).view.tolist() for name in
+              ("ent", "alive", "family", "confident", "head_nodes", "head_conf", "use_nodes", "use_conf",
+               "for_nodes", "use_alone", "part_of_category")}  # fmt: skip
+    for name in ("text", "retrieval", "head_matrix", "use_matrix", "for_matrix"):  # blocks may be compacted
+        m = sp.csr_matrix(sp.vstack([rows for _, rows, _ in getattr(cols, name).blocks], format="csr"))
+        arrays[name] = (m.shape, m.indptr.tolist(), m.indices.tolist(), m.data.tobytes())
+    return arrays
+
+
+def _grown(make_engine: Make, processes: int) -> MatchEngine:
+    engine = make_engine(base_profiles())
+    engine.index.processes = processes
+    linked = engine.upsert_many(_newcomers(120))
+    assert linked == {f"new-{i:03d}": engine.linked_nodes(f"new-{i:03d}") for i in range(120)}
+    assert sum(bool(nodes) for nodes in linked.values()) > 100
+    return engine
+
+
+def _results(engine: MatchEngine) -> list[Any]:
+    firms = ["fl-lmfp", "hc-cell", "slurry", *(f"new-{i:03d}" for i in range(1, 120, 3))]
+    return [[engine.suppliers_for(f, k=20).model_dump(), engine.buyers_for(f, k=20).model_dump()] for f in firms]
+
+
+def test_forked_batch_equals_serial_bit_for_bit(make_engine: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    handled: list[int] = []  # items this (the parent) process worked itself; a child appends to its own copy
+    serial = ItemWorker.serial
+
+    def counted(self: ItemWorker, items: Any, *, vectors: bool = True) -> item_work.Worked:
+        if os.getpid() == parent:
+            handled.append(len(items))
+        return serial(self, items, vectors=vectors)
+
+    parent = os.getpid()
+    monkeypatch.setattr(ItemWorker, "serial", counted)
+    one = _grown(make_engine, 1)
+    assert handled[-1] == 200  # 120 offers + 80 needs, all here
+    two = _grown(make_engine, 2)
+    assert handled[-1] == 100  # the other half was linked and vectorised in a forked process
+    for kind in ("offers", "needs"):
+        assert _columns(getattr(one.index, kind)) == _columns(getattr(two.index, kind))
+    assert _results(one) == _results(two)
+    assert any(item["supplier"]["id"].startswith("new-") for r in _results(two) for item in r[0]["items"])
+
+    def relinked(*args: Any) -> None:
+        raise AssertionError(f"linked again: {args}")
+
+    monkeypatch.setattr(ProductLinker, "_link", relinked)  # the parent absorbed what the child linked
+    assert all(two.linked_nodes(f"new-{i:03d}") == one.linked_nodes(f"new-{i:03d}") for i in range(120))
+
+
+def test_a_failed_child_falls_back_to_serial(make_engine: Make, monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    one = _grown(make_engine, 1)
+
+    def dies(lo: int, hi: int) -> None:
+        os._exit(3)  # the child process dies: the pool breaks
+
+    dies.__qualname__ = dies.__name__ = "_work_forked"  # submitted by reference to the module's function
+    monkeypatch.setattr(item_work, "_work_forked", dies)
+    dies.__module__ = item_work.__name__
+    two = _grown(make_engine, 2)
+    assert "parallel indexing failed (BrokenProcessPool" in caplog.text
+    assert _results(one) == _results(two)
