@@ -130,7 +130,8 @@ def _mmap(file: Path) -> np.ndarray:
     array = np.load(file, mmap_mode="c", allow_pickle=False)
     if isinstance(array, np.memmap) and array.nbytes:
         _populate(array)
-    return array.view(np.ndarray)
+    plain: np.ndarray = array.view(np.ndarray)
+    return plain
 
 
 MADV_POPULATE_READ = 22  # Linux ≥ 5.14; Python's mmap module does not name it
