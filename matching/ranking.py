@@ -44,6 +44,8 @@ def dedupe(s: Scored) -> np.ndarray:
     n = len(s.di)
     if n == 0:
         return np.zeros(0, np.int64)
+    if not s.inferred.any():  # explicit needs only (a single need's list): nothing gives way
+        return np.arange(n)
     key = s.supply_row.astype(np.int64) * (1 << 32) + (s.buyer.astype(np.int64) + 1)
     explicit_keys = np.unique(key[~s.inferred])
     keep = ~s.inferred | ~np.isin(key, explicit_keys)
