@@ -30,9 +30,17 @@ class Growable:
 
     @classmethod
     def wrap(cls, data: np.ndarray, fill: Any = 0) -> Growable:
-        """Use ``data`` (e.g. a copy-on-write memory map) as the filled part; the first append copies it."""
+        """Use ``data`` as the filled part; the first append copies it."""
         out = cls.__new__(cls)
         out._fill, out._data, out._len = fill, data, len(data)
+        return out
+
+    @classmethod
+    def with_room(cls, data: np.ndarray, fill: Any = 0) -> Growable:
+        """``data`` copied into an array with half as much again spare, so the next appends copy nothing
+        (a loaded index's first write must not copy a million-row column inside a request)."""
+        out = cls(data.dtype, None if data.ndim == 1 else data.shape[1], fill, len(data) + len(data) // 2 + 1024)
+        out.extend(data)
         return out
 
     @property

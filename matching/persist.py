@@ -1,8 +1,9 @@
 """Save a built index to a directory and load it back memory-mapped, so a restart skips the rebuild.
 
-Arrays and the sparse matrices' ``data`` / ``indices`` / ``indptr`` are ``.npy`` files opened with
-``mmap_mode="c"`` (copy-on-write: pages load on demand, a tombstone writes a private copy, the first append
-copies the column). Profiles, ids, links and the fitted text model are one pickle. A manifest holds the
+Arrays and the sparse matrices' ``data`` / ``indices`` / ``indptr`` are ``.npy`` files. The matrices, the bulk
+of an index, are opened with ``mmap_mode="c"`` (copy-on-write; processes that load the same files share their
+pages); the per-row columns are read into memory with room to grow, since every write appends to them.
+Profiles, ids, links and the fitted text model are one pickle. A manifest holds the
 format version and a fingerprint of the graph and the parameters; loading refuses a mismatch.
 """
 
@@ -107,11 +108,11 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
     index.ent_id, index.ent_name, index.ent_region = objects["ent_id"], objects["ent_name"], objects["ent_region"]
     index.ent_certs = Growable.wrap(_objects(objects["ent_certs"]), fill=None)
     for name in _ENT_ARRAYS:
-        setattr(index, name, Growable.wrap(_mmap(path / f"{name}.npy"), _FILLS.get(name, 0)))
+        setattr(index, name, _column(path / f"{name}.npy", _FILLS.get(name, 0)))
     for kind in ("offers", "needs"):
         cols: ItemColumns = getattr(index, kind)
         for name in _ITEM_ARRAYS:
-            setattr(cols, name, Growable.wrap(_mmap(path / f"{kind}.{name}.npy"), _FILLS.get(name, 0)))
+            setattr(cols, name, _column(path / f"{kind}.{name}.npy", _FILLS.get(name, 0)))
         for name in _ITEM_LISTS:
             setattr(cols, name, objects[f"{kind}.{name}"])
         cols.required = Growable.wrap(_objects(objects[f"{kind}.required"]), fill=None)
@@ -122,6 +123,10 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
             mt = _csr(path, f"{kind}.{name}.t", (shape[1], shape[0]) if meta["transposed"] else (0, 0))
             setattr(cols, name, RowBlocks.wrap(m, mt, keep_transposed=bool(meta["transposed"])))
     return index
+
+
+def _column(file: Path, fill: Any) -> Growable:
+    return Growable.with_room(np.load(file, allow_pickle=False), fill)
 
 
 def _mmap(file: Path) -> np.ndarray:

@@ -87,7 +87,7 @@ def test_a_saved_index_loads_memory_mapped_and_answers_the_same(
     engine.remove("zy-emn")
     engine.save(tmp_path / "index")
     loaded = MatchEngine.load(tmp_path / "index", graph, regions, policy)
-    column = loaded.index.offers.alive.view
+    column = loaded.index.offers.text.blocks[0][1].data
     assert type(column) is np.ndarray  # a plain view: np.memmap's Python-level indexing is slow
     base = column.base
     while base is not None and not isinstance(base, np.memmap):
@@ -97,7 +97,9 @@ def test_a_saved_index_loads_memory_mapped_and_answers_the_same(
         for method in ("suppliers_for", "buyers_for"):
             assert getattr(loaded, method)(eid, k=20).model_dump() == getattr(engine, method)(eid, k=20).model_dump()
     assert loaded.get("zy-emn") is None and loaded.get("late") is not None
+    before = loaded.index.offers.ent.view.base
     loaded.upsert(ent("after", "520303", [("o1", "硫酸锰")]))  # writes work on a loaded index
+    assert loaded.index.offers.ent.view.base is before  # with room to grow: the first write copies no column
     assert "after" in _supplier_ids(loaded)
     with pytest.raises(InvalidInputError):
         MatchEngine.load(tmp_path / "index", graph, regions, policy, MatchParams(graph_top_n=7))
