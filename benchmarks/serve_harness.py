@@ -149,7 +149,7 @@ class Server:
     """``chainmatch serve`` on loopback over ``data_dir``; ``with Server(...) as s:`` starts and stops it."""
 
     def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 ready_timeout_s: float = 1800) -> None:  # fmt: skip
+                 ready_timeout_s: float = 3600) -> None:  # fmt: skip
         self.data_dir = data_dir
         self.workers = workers
         self.port = free_port()

@@ -160,12 +160,18 @@ class IndexSync:
         with self.repository.reader() as view:
             corpus = PagedChunks(lambda: view.pages(BUILD_PAGE), on_page)
             index = ItemIndex(RelationMatrix(self.graph, DEFAULT_PARAMS), self.regions, self.policy, DEFAULT_PARAMS)
-            index.fit(corpus)
+            index.processes = self.processes
+            interned: dict[frozenset[str], frozenset[str]] = {}
+            chains_of: dict[str, frozenset[str]] = {}
+
+            def chains(linked: dict[str, frozenset[str]]) -> None:  # from the links the build just made
+                for eid, nodes in linked.items():
+                    found = self._chains_of_nodes(nodes)
+                    chains_of[eid] = interned.setdefault(found, found)
+
+            index.fit(corpus, chains)
             seq = view.seq
         engine = MatchEngine(index)
-        interned: dict[frozenset[str], frozenset[str]] = {}
-        chains_of = {eid: interned.setdefault(c, c) for eid in corpus.seqs
-                     for c in (self._chains_in(engine, eid),)}
         log.info("index built", extra={"enterprises": len(corpus.seqs), "seq": seq,
                                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
         return engine, SyncState(seq=seq, checked_at=time.monotonic(), applied=corpus.seqs), chains_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,9 +130,11 @@ class ItemIndex:
 
     # -- building --------------------------------------------------------------------------------
 
-    def fit(self, corpus: Sequence[Enterprise] | ProfileChunks) -> None:
+    def fit(self, corpus: Sequence[Enterprise] | ProfileChunks,
+            linked: Callable[[dict[str, frozenset[str]]], None] | None = None) -> None:
         """Full (re)build: refit TF-IDF on the item texts plus node texts, then index everything, a chunk
-        at a time (see :mod:`matching.corpus`)."""
+        at a time (see :mod:`matching.corpus`). ``linked`` receives each chunk's head nodes per profile (as
+        :meth:`add` returns them), so a caller need not link the corpus again."""
         chunks = ListChunks(corpus) if isinstance(corpus, Sequence) else corpus
         text = TextModel(self.linker.terms())
         counts = [text.counts(texts) for texts in chunks.texts()]
@@ -149,7 +151,9 @@ class ItemIndex:
             vectors.reverse()
             retrieval.reverse()
             for profiles in chunks.profiles():
-                self._add(profiles, vectors.pop(), retrieval.pop())
+                nodes = self._add(profiles, vectors.pop(), retrieval.pop())
+                if linked is not None:
+                    linked(nodes)
         self.compact()  # one block per matrix, as a query prefers
 
     def _champions(self, chunks: list[sp.csr_matrix]) -> tuple[np.ndarray, list[sp.csr_matrix]]:
