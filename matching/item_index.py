@@ -250,11 +250,17 @@ class ItemIndex:
         new_offers: list[_Item] = []
         new_needs: list[_Item] = []
         fresh: dict[str, EntRecord] = {}  # published once their rows exist
+        masks: dict[str | None, np.ndarray] = {}  # priority chains by region (many firms share one)
+        cert_keys: dict[tuple[str, ...], frozenset[str]] = {}
         for i, e in enumerate(enterprises):
             slot = slot0 + i
             code = self._region_code(e)
             region = self.regions.get(code) if code else None
-            rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, certification_keys(e.certifications))
+            held = tuple(e.certifications)
+            has = cert_keys.get(held)
+            if has is None:
+                has = cert_keys[held] = certification_keys(held)
+            rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, has)
             fresh[e.id] = rec
             self.ent_id.append(e.id)
             self.ent_name.append(e.name)
@@ -265,11 +271,17 @@ class ItemIndex:
             lons.append(float(getattr(region, "lon", np.nan)) if region else np.nan)
             circle.append(bool(getattr(region, "in_circle", False)) if region else False)
             standing.append(standing_component(e.tags))
-            prio.append(rel.chain_mask(self._priority(code)))
+            mask = masks.get(code)
+            if mask is None:
+                mask = masks[code] = rel.chain_mask(self._priority(code))
+            prio.append(mask)
             for o in e.offers:
                 new_offers.append((slot, o.id, o.product, o.description, o.capacity, frozenset()))
             for n in e.needs:
-                req = certification_keys(n.required_certifications)
+                wanted = tuple(n.required_certifications)
+                req = cert_keys.get(wanted)
+                if req is None:
+                    req = cert_keys[wanted] = certification_keys(wanted)
                 new_needs.append((slot, n.id, n.product, n.description, n.volume, req))
         self.ent_certs.extend(_objects(certs))
         self.ent_code.extend(np.array(codes, dtype=np.int64))

@@ -134,9 +134,9 @@ class StartedWork:
             parts = [f.result() for f in self._futures]
         except (BrokenProcessPool, OSError) as exc:
             log.warning("parallel indexing failed (%s: %s); working serially", type(exc).__name__, exc)
-            return self.worker.serial(items)
-        finally:
             self.close()
+            return self.worker.serial(items)
+        self._pool.shutdown(wait=True)  # every chunk is done: the processes exit at once
         for part in parts:
             self.worker.links.absorb(part.cache)
         links = [lk for part in parts for lk in part.links]
