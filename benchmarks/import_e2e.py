@@ -14,12 +14,14 @@ the upload, job, and matchable times. The upload limits are raised for the run (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from benchmarks.serve_harness import ADMIN_KEY, PORTAL_KEY, Server, generate
 
@@ -38,6 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cm-import-") as tmp, \
             Server(Path(tmp), workers=args.workers, env=env) as server:  # fmt: skip
         admin = httpx.Client(base_url=server.base, headers={"X-API-Key": ADMIN_KEY}, timeout=600)
+        cpu = server_cpu_s(server)
         started = time.perf_counter()
         response = admin.post("/v1/imports", files={"file": ("bulk.jsonl", data)})
         accepted_s = time.perf_counter() - started
@@ -68,6 +71,7 @@ def main() -> None:
             if not ok:
                 time.sleep(0.2)
         matchable_s = time.perf_counter() - started
+        cpu = server_cpu_s(server) - cpu
         portal = {"X-API-Key": PORTAL_KEY}
         found = httpx.get(f"{server.base}/v1/enterprises/{probe.id}/suppliers", headers=portal, timeout=30)
         assert found.status_code == 200, found.text[:300]
@@ -75,7 +79,20 @@ def main() -> None:
         print(f"{args.size} enterprises ({len(data) / 1e6:.0f} MB JSONL), {args.workers} worker(s): accepted "
               f"(202) after {accepted_s:.1f} s, job done after {job_s:.1f} s, matchable on every worker after "
               f"{matchable_s:.1f} s; rows {report['rows']}, accepted {report['accepted']}, created "
-              f"{len(report['enterprises']['created'])}; RSS {server.rss_mb():.0f} MB")  # fmt: skip
+              f"{len(report['enterprises']['created'])}; RSS {server.rss_mb():.0f} MB; server CPU {cpu:.1f} s "
+              f"(with its exited children)")  # fmt: skip
+
+
+def server_cpu_s(server: Server) -> float:
+    """CPU seconds of the server's processes so far, with their exited children (the forked index processes)."""
+    assert server.proc is not None
+    parent = psutil.Process(server.proc.pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 if __name__ == "__main__":

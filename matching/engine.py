@@ -23,6 +23,7 @@ from matching.errors import InvalidInputError, NotFoundError
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
 from matching.item_index import EntRecord, ItemIndex
+from matching.item_work import StartedWork
 from matching.items import QUERY_ID, ItemBuilder
 from matching.linking import ItemLinks
 from matching.params import DEFAULT_PARAMS, MatchParams
@@ -87,12 +88,14 @@ class MatchEngine:
         """Insert or replace one profile without refitting the vocabulary."""
         self.upsert_many([enterprise])
 
-    def upsert_many(self, enterprises: Sequence[Enterprise]) -> dict[str, frozenset[str]]:
+    def upsert_many(self, enterprises: Sequence[Enterprise], started: StartedWork | None = None
+                    ) -> dict[str, frozenset[str]]:  # fmt: skip
         """Insert or replace many profiles as one batch (the bulk-load path); returns the chain nodes each
-        one links to (as :meth:`linked_nodes` would)."""
+        one links to (as :meth:`linked_nodes` would). ``started``: their item work begun early
+        (:meth:`ItemIndex.start_items`)."""
         last = {e.id: e for e in enterprises}
         with self._writes:
-            linked = self.index.add(list(last.values()))
+            linked = self.index.add(list(last.values()), started)
         self._maybe_compact()
         return linked
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from matching.store.repository import Change
 
 if TYPE_CHECKING:
     from matching.engine import MatchEngine
+    from matching.item_work import StartedWork
 
 log = logging.getLogger("chainmatch.service")
 MAX_SYNC_BATCH = 200_000  # changes applied per engine batch; bounds the memory of one catch-up
@@ -386,8 +387,23 @@ class IndexSync:
         deletes = [(eid, latest[eid]) for eid in ids if eid not in current]
         self.apply_many(updates, deletes)
 
-    def apply_many(self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]]) -> None:
-        """Apply store versions newer than the index's as one batch (a bulk import is one index write).
+    @contextlib.contextmanager
+    def items_started(self, enterprises: Sequence[Enterprise]) -> Iterator[StartedWork | None]:
+        """Around a bulk write of ``enterprises``: their offers and needs are linked and vectorised in forked
+        processes meanwhile (:meth:`ItemIndex.start_items`); pass the yielded work to :meth:`apply_many`.
+        Yields ``None`` (nothing started) before the engine is ready or for a batch too small to fork for."""
+        engine = self.engine
+        started = engine.index.start_items(enterprises) if engine is not None and self.ready else None
+        try:
+            yield started
+        finally:
+            if started is not None:
+                started.close()
+
+    def apply_many(self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]],
+                   started: StartedWork | None = None) -> None:  # fmt: skip
+        """Apply store versions newer than the index's as one batch (a bulk import is one index write);
+        ``started`` is their item work begun by :meth:`items_started`.
 
         Before the engine is built this does nothing: the build started from an earlier change sequence, so
         the change-log poll applies these writes once it has finished.
@@ -406,7 +422,7 @@ class IndexSync:
                         engine.remove(eid)
                     self.chains_of.pop(eid, None)
                 if fresh:  # the chains come from the links just made: linking again could miss the cache
-                    linked = engine.upsert_many([e for _, e, _ in fresh])
+                    linked = engine.upsert_many([e for _, e, _ in fresh], started)
                     for eid, _, _ in fresh:
                         self.chains_of[eid] = self._chains_of_nodes(linked[eid])
             except Exception:

@@ -19,7 +19,7 @@ from matching.columns import Growable, RowBlocks, padded, padded_to_csr
 from matching.corpus import ListChunks, ProfileChunks
 from matching.filters import certification_keys
 from matching.item_links import FAMILY_CODES, ProductLinker
-from matching.item_work import ItemWorker
+from matching.item_work import ItemKey, ItemWorker, StartedWork
 from matching.linking import ItemLinks, Linker
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.profiles import Enterprise, Quantity
@@ -203,15 +203,23 @@ class ItemIndex:
             return sp.csr_matrix(vectors, copy=True)
         return _masked(vectors, vectors.data > self.retrieval_floor[vectors.indices])
 
-    def add(self, enterprises: Sequence[Enterprise]) -> dict[str, frozenset[str]]:
+    def start_items(self, enterprises: Sequence[Enterprise]) -> StartedWork | None:
+        """Start linking and vectorising the items of profiles about to be added (in forked processes, see
+        :meth:`ItemWorker.start`); pass the result to :meth:`add`. ``None`` when a batch this size is worked
+        in this process only."""
+        return ItemWorker(self.links, self.text, self.processes).start(_item_keys(enterprises))
+
+    def add(self, enterprises: Sequence[Enterprise], started: StartedWork | None = None) -> dict[str, frozenset[str]]:
         """Index new or replaced profiles as one batch. The new rows are complete before a replaced record
         is swapped out and its rows tombstoned, so a reader never finds an enterprise without its items.
+        ``started`` is their item work begun by :meth:`start_items` (used only if this index's linker and
+        text model did it).
 
         Returns the head nodes each one's offers and needs link to (what :meth:`item_links` would give for
         its rows, without linking them again)."""
         with self.write_lock:
             replaced = [self.records[e.id] for e in enterprises if e.id in self.records]
-            linked = self._add(enterprises)
+            linked = self._add(enterprises, started=started)
             self._retire(replaced)
         return linked
 
@@ -234,10 +242,10 @@ class ItemIndex:
                 cols.alive.set(rows, False)  # readers skip dead rows; compaction drops their entries
 
     def _add(self, enterprises: Sequence[Enterprise], vectors: sp.csr_matrix | None = None,
-             retrieval: sp.csr_matrix | None = None) -> dict[str, frozenset[str]]:
+             retrieval: sp.csr_matrix | None = None, started: StartedWork | None = None) -> dict[str, frozenset[str]]:
         """Append profiles; ``vectors`` are their items' text rows (all offers, then all needs) if known, and
-        ``retrieval`` their retrieval rows (the build's champion lists). Returns the head nodes of each
-        profile's items (see :meth:`add`)."""
+        ``retrieval`` their retrieval rows (the build's champion lists); ``started`` their item work begun
+        early (see :meth:`add`). Returns the head nodes of each profile's items (see :meth:`add`)."""
         rel = self.relations
         pos = rel.pos
         slot0 = len(self.ent_id)
@@ -246,11 +254,17 @@ class ItemIndex:
         new_offers: list[_Item] = []
         new_needs: list[_Item] = []
         fresh: dict[str, EntRecord] = {}  # published once their rows exist
+        masks: dict[str | None, np.ndarray] = {}  # priority chains by region (many firms share one)
+        cert_keys: dict[tuple[str, ...], frozenset[str]] = {}
         for i, e in enumerate(enterprises):
             slot = slot0 + i
             code = self._region_code(e)
             region = self.regions.get(code) if code else None
-            rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, certification_keys(e.certifications))
+            held = tuple(e.certifications)
+            has = cert_keys.get(held)
+            if has is None:
+                has = cert_keys[held] = certification_keys(held)
+            rec = EntRecord(e.model_dump_json(exclude_defaults=True), slot, code, has)
             fresh[e.id] = rec
             self.ent_id.append(e.id)
             self.ent_name.append(e.name)
@@ -261,11 +275,17 @@ class ItemIndex:
             lons.append(float(getattr(region, "lon", np.nan)) if region else np.nan)
             circle.append(bool(getattr(region, "in_circle", False)) if region else False)
             standing.append(standing_component(e.tags))
-            prio.append(rel.chain_mask(self._priority(code)))
+            mask = masks.get(code)
+            if mask is None:
+                mask = masks[code] = rel.chain_mask(self._priority(code))
+            prio.append(mask)
             for o in e.offers:
                 new_offers.append((slot, o.id, o.product, o.description, o.capacity, frozenset()))
             for n in e.needs:
-                req = certification_keys(n.required_certifications)
+                wanted = tuple(n.required_certifications)
+                req = cert_keys.get(wanted)
+                if req is None:
+                    req = cert_keys[wanted] = certification_keys(wanted)
                 new_needs.append((slot, n.id, n.product, n.description, n.volume, req))
         self.ent_certs.extend(_objects(certs))
         self.ent_code.extend(np.array(codes, dtype=np.int64))
@@ -277,7 +297,11 @@ class ItemIndex:
         self.ent_priority.extend(np.array(prio, dtype=np.uint64).reshape(len(prio), width))
         split = len(new_offers)
         keys = [(it[2], it[3], False) for it in new_offers] + [(it[2], it[3], True) for it in new_needs]
-        worked = ItemWorker(self.links, self.text, self.processes).work(keys, vectors=vectors is None)
+        ours = started is not None and started.worker.links is self.links and started.worker.text is self.text
+        if started is not None and ours and vectors is None:
+            worked = started.collect(keys)
+        else:
+            worked = ItemWorker(self.links, self.text, self.processes).work(keys, vectors=vectors is None)
         rows = vectors if vectors is not None else worked.vectors
         assert rows is not None
         linked: dict[str, set[str]] = {e.id: set() for e in enterprises}
@@ -391,6 +415,12 @@ class ItemIndex:
             return frozenset(self.policy.priority_chains(code))
         except (KeyError, LookupError, ValueError):
             return frozenset()
+
+
+def _item_keys(enterprises: Sequence[Enterprise]) -> list[ItemKey]:
+    """The item keys :meth:`ItemIndex._add` works for ``enterprises``: every offer, then every need."""
+    return ([(o.product, o.description, False) for e in enterprises for o in e.offers]
+            + [(n.product, n.description, True) for e in enterprises for n in e.needs])  # fmt: skip
 
 
 def _masked(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:

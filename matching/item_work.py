@@ -6,6 +6,10 @@ one, row for row. The calling process works on the first part itself; every othe
 forked from it, which shares the linker, the text model and their caches copy-on-write (nothing is pickled on
 the way in; links and rows come back pickled). Without ``fork``, for a small batch, or when a process fails,
 the batch is worked serially.
+
+A bulk import starts the work early (:meth:`ItemWorker.start`): ``processes`` forked processes link and
+vectorise its items, a chunk at a time, while this process writes the store and prepares the other columns;
+:meth:`StartedWork.collect` then takes their results. The cores stay busy without this process taking chunks.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -30,6 +34,7 @@ log = logging.getLogger("chainmatch.index")
 ItemKey = tuple[str, "str | None", bool]
 """``(product, description, is_need)`` of one offer or need."""
 PARALLEL_MIN_ITEMS = 20_000  # below this a process costs more than it saves
+CHUNKS_PER_PROCESS = 12  # chunks of work started early, per process (small chunks keep the processes level)
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,80 @@ class ItemWorker:
             return Worked(links, None)
         return Worked(links, sp.csr_matrix(sp.vstack([p.vectors for p in done], format="csr")))
 
+    def start(self, items: Sequence[ItemKey]) -> StartedWork | None:
+        """Start linking and vectorising ``items`` in ``processes`` forked processes, a chunk at a time, for a
+        batch to be applied later (``None`` when :meth:`work` would work serially). Close the result (or
+        :meth:`StartedWork.collect` it): until then the processes run."""
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        if self.processes <= 1 or len(items) < PARALLEL_MIN_ITEMS or not forks:
+            return None
+        step = max(1, -(-len(items) // (self.processes * CHUNKS_PER_PROCESS)))
+        bounds = [(lo, min(lo + step, len(items))) for lo in range(0, len(items), step)]
+        global _FORKED
+        with _FORK_LOCK:  # the processes are forked by the first submit and keep their copy of the global
+            _FORKED = (self, items, True)
+            try:
+                pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"))
+                futures = [pool.submit(_work_forked, lo, hi) for lo, hi in bounds]
+            except OSError as exc:
+                log.warning("could not start the parallel indexing (%s: %s)", type(exc).__name__, exc)
+                return None
+            finally:
+                _FORKED = None
+        return StartedWork(self, items, pool, futures)
+
     def serial(self, items: Sequence[ItemKey], *, vectors: bool = True) -> Worked:
         links = [self.links.link(product, description, is_need=is_need) for product, description, is_need in items]
         if not vectors:
             return Worked(links, None)
         rows = self.text.transform([item_text(product, description) for product, description, _ in items])
         return Worked(links, rows.astype(np.float32))
+
+
+class StartedWork:
+    """Chunks of :meth:`ItemWorker.start`, worked (or waiting) in forked processes."""
+
+    def __init__(self, worker: ItemWorker, items: Sequence[ItemKey], pool: ProcessPoolExecutor,
+                 futures: list[Future[Worked]]) -> None:  # fmt: skip
+        self.worker = worker
+        self.items = items
+        self._pool = pool
+        self._futures = futures
+
+    def close(self) -> None:
+        """Drop the chunks not begun (nothing was collected); the processes exit after their current one."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def collect(self, items: Sequence[ItemKey]) -> Worked:
+        """Links and text rows of ``items`` (any keys, in any order), equal to ``serial(items)``: taken from
+        the chunks once every process has finished; keys that were not started are worked here. A failed
+        process makes this process work everything serially."""
+        try:
+            parts = [f.result() for f in self._futures]
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("parallel indexing failed (%s: %s); working serially", type(exc).__name__, exc)
+            self.close()
+            return self.worker.serial(items)
+        self._pool.shutdown(wait=True)  # every chunk is done: the processes exit at once
+        for part in parts:
+            self.worker.links.absorb(part.cache)
+        links = [lk for part in parts for lk in part.links]
+        vectors = sp.csr_matrix(sp.vstack([p.vectors for p in parts], format="csr"))
+        if len(items) == len(self.items) and all(a == b for a, b in zip(items, self.items, strict=True)):
+            return Worked(links, vectors)
+        at: dict[ItemKey, int] = {}
+        for i, key in enumerate(self.items):
+            at.setdefault(key, i)
+        missing = list(dict.fromkeys(key for key in items if key not in at))
+        if missing:
+            extra = self.worker.serial(missing)
+            assert extra.vectors is not None
+            for i, key in enumerate(missing, start=len(self.items)):
+                at[key] = i
+            links += extra.links
+            vectors = sp.csr_matrix(sp.vstack([vectors, extra.vectors], format="csr"))
+        rows = np.array([at[key] for key in items], dtype=np.int64)
+        return Worked([links[i] for i in rows], sp.csr_matrix(vectors[rows]))
 
 
 _FORKED: tuple[ItemWorker, Sequence[ItemKey], bool] | None = None

@@ -256,7 +256,12 @@ class ChainmatchService:
         stores nothing and lists which ids it would create, update or leave unchanged. ``progress(phase,
         done, total)`` is told ``parsing``, ``storing`` (enterprises written so far), ``indexing``.
         """
-        report = progress or _no_progress
+        with collector_paused(freeze=self.settings.gc_freeze):
+            return self._import(data, filename, content_type, fmt, dry_run, progress or _no_progress)
+
+    def _import(self, data: bytes, filename: str | None, content_type: str | None, fmt: Format | None,
+                dry_run: bool, report: ImportProgress) -> ImportOutcome:  # fmt: skip
+        """The body of :meth:`import_bytes` (the cyclic collector is paused throughout)."""
         report("parsing", 0, 0)
         plan = plan_import(
             data,
@@ -277,11 +282,12 @@ class ChainmatchService:
         if not planned:
             return outcome
         report("storing", 0, total)
-        with collector_paused(), self.index.bulk_write(total) as publish:
+        with self.index.bulk_write(total) as publish, self.index.items_started(planned) as started:
+            # forked processes link and vectorise the items while this one writes the store
             results = self.repository.upsert_many(planned, on_progress=lambda done: report("storing", done, total))
             changed = [(r.stored.enterprise.id, r.stored.enterprise, r.stored.seq) for r in results if r.changed]
             report("indexing", 0, len(changed))
-            self.index.apply_many(changed, [])  # the whole import is one index write
+            self.index.apply_many(changed, [], started)  # the whole import is one index write
             publish()  # a large import reaches the other workers as a snapshot
             report("indexing", len(changed), len(changed))
         for result in results:

@@ -64,7 +64,8 @@ class NodeTexts:
         sims = np.asarray((self.node_matrix_ @ query.T).toarray()).ravel()
         if family is not None:
             sims = np.where(self._family == family, sims, 0.0)
-        boost = np.array([USE_INPUT_BOOST if n in use_inputs else 0.0 for n in self.node_ids])
+        boost = np.zeros(len(self.node_ids))
+        boost[[self._row[n] for n in use_inputs if n in self._row]] = USE_INPUT_BOOST
         sims = np.where(sims > 0, sims + boost, 0.0)
         order = np.lexsort((np.arange(len(sims)), -sims))
         links: list[Link] = []

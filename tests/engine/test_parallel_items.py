@@ -100,3 +100,95 @@ def test_a_failed_child_falls_back_to_serial(make_engine: Make, monkeypatch: pyt
     two = _grown(make_engine, 2)
     assert "parallel indexing failed (BrokenProcessPool" in caplog.text
     assert _results(one) == _results(two)
+
+
+def _started(make_engine: Make, firms: list[Enterprise], early: list[Enterprise]) -> tuple[MatchEngine, int]:
+    """An engine that adds ``firms`` with the item work of ``early`` started before; how many items the
+    calling process linked itself."""
+    engine = make_engine(base_profiles())
+    engine.index.processes = 2
+    started = engine.index.start_items(early)
+    assert started is not None
+    parent = os.getpid()
+    handled: list[int] = []
+    serial = ItemWorker.serial
+
+    def counted(self: ItemWorker, items: Any, *, vectors: bool = True) -> item_work.Worked:
+        if os.getpid() == parent:
+            handled.append(len(items))
+        return serial(self, items, vectors=vectors)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ItemWorker, "serial", counted)
+        engine.upsert_many(firms, started)
+    return engine, sum(handled)
+
+
+def test_work_started_early_equals_serial_bit_for_bit(make_engine: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    one = _grown(make_engine, 1)
+    firms = _newcomers(120)
+    two, here = _started(make_engine, firms, firms)
+    assert here == 0  # the forked processes worked all 120 offers and 80 needs
+    for kind in ("offers", "needs"):
+        assert _columns(getattr(one.index, kind)) == _columns(getattr(two.index, kind))
+    assert _results(one) == _results(two)
+
+    def relinked(*args: Any) -> None:
+        raise AssertionError(f"linked again: {args}")
+
+    monkeypatch.setattr(ProductLinker, "_link", relinked)  # the parent absorbed what the children linked
+    assert all(two.linked_nodes(f"new-{i:03d}") == one.linked_nodes(f"new-{i:03d}") for i in range(120))
+
+
+def test_work_started_for_other_items_is_completed_here(make_engine: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only some of the started firms are added (the rest were unchanged), plus firms never started."""
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    firms = _newcomers(120)
+    extra = [ent(f"late-{i}", "520303", [("o1", f"{NODES[i].name}加工件", "定制")], []) for i in range(3)]
+    added = [*firms[10:100:2], *extra]
+    serial = make_engine(base_profiles())
+    serial.index.processes = 1
+    serial.upsert_many(added)
+    early, here = _started(make_engine, added, firms)
+    assert here == 3  # the offers of the firms never started
+    for kind in ("offers", "needs"):
+        assert _columns(getattr(serial.index, kind)) == _columns(getattr(early.index, kind))
+    assert len(early) == len(serial) and early.linked_nodes("late-1") == serial.linked_nodes("late-1")
+
+
+def test_work_started_by_another_index_is_not_used(make_engine: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    firms = _newcomers(60)
+    other = make_engine(base_profiles())
+    other.index.processes = 2
+    started = other.index.start_items(firms)
+    assert started is not None
+    engine = make_engine(base_profiles())  # refitted: its own linker and text model
+    engine.index.processes = 1
+    try:
+        engine.upsert_many(firms, started)
+    finally:
+        started.close()
+    reference = make_engine(base_profiles())
+    reference.upsert_many(firms)
+    for kind in ("offers", "needs"):
+        assert _columns(getattr(engine.index, kind)) == _columns(getattr(reference.index, kind))
+
+
+def test_a_failed_child_of_started_work_falls_back_to_serial(
+    make_engine: Make, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    one = _grown(make_engine, 1)
+
+    def dies(lo: int, hi: int) -> None:
+        os._exit(3)
+
+    dies.__qualname__ = dies.__name__ = "_work_forked"
+    dies.__module__ = item_work.__name__
+    monkeypatch.setattr(item_work, "_work_forked", dies)
+    firms = _newcomers(120)
+    two, _ = _started(make_engine, firms, firms)
+    assert "parallel indexing failed (BrokenProcessPool" in caplog.text
+    assert _results(one) == _results(two)
