@@ -290,3 +290,4 @@ class Readiness(BaseModel):
     snapshot_seq: int | None = Field(
         default=None, ge=0, description="Store seq of the snapshot the index was loaded from or last saved to"
     )
+    worker: int = Field(description="Process id of the worker that answered (each worker has its own index)")

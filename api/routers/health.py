@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
@@ -58,7 +59,7 @@ def readyz(request: Request) -> Readiness:
         raise ProblemError(
             503, detail, slug="not-ready", title="Service Unavailable", headers={"Retry-After": "1"}
         )
-    return Readiness(**checks)
+    return Readiness(**checks, worker=os.getpid())
 
 
 @router.get(

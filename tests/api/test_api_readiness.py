@@ -3,6 +3,7 @@ numbers and the lag between them."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -75,6 +76,7 @@ def test_healthz_answers_while_the_service_loads_and_the_index_builds(make_setti
             service.index.lock.release()
             ready = wait_ready(client)
             assert ready["index"] == "ok" and ready["lag"] <= ready["max_lag"]
+            assert ready["worker"] == os.getpid()  # which worker answered: each has its own index
             assert "/v1/match" in client.get("/openapi.json").json()["paths"]
             # the write made while building is matchable once the poller has applied it
             deadline = time.monotonic() + 3
