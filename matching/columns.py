@@ -29,13 +29,6 @@ class Growable:
         return self._len
 
     @classmethod
-    def wrap(cls, data: np.ndarray, fill: Any = 0) -> Growable:
-        """Use ``data`` as the filled part; the first append copies it."""
-        out = cls.__new__(cls)
-        out._fill, out._data, out._len = fill, data, len(data)
-        return out
-
-    @classmethod
     def with_room(cls, data: np.ndarray, fill: Any = 0) -> Growable:
         """``data`` copied into an array with half as much again spare, so the next appends copy nothing
         (a loaded index's first write must not copy a million-row column inside a request)."""

@@ -106,7 +106,7 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
     index.unit_dims = objects["dims"]
     index.records = objects["records"]
     index.ent_id, index.ent_name, index.ent_region = objects["ent_id"], objects["ent_name"], objects["ent_region"]
-    index.ent_certs = Growable.wrap(_objects(objects["ent_certs"]), fill=None)
+    index.ent_certs = Growable.with_room(_objects(objects["ent_certs"]), fill=None)
     for name in _ENT_ARRAYS:
         setattr(index, name, _column(path / f"{name}.npy", _FILLS.get(name, 0)))
     for kind in ("offers", "needs"):
@@ -115,7 +115,7 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
             setattr(cols, name, _column(path / f"{kind}.{name}.npy", _FILLS.get(name, 0)))
         for name in _ITEM_LISTS:
             setattr(cols, name, objects[f"{kind}.{name}"])
-        cols.required = Growable.wrap(_objects(objects[f"{kind}.required"]), fill=None)
+        cols.required = Growable.with_room(_objects(objects[f"{kind}.required"]), fill=None)
         for name in _MATRICES:
             meta = json.loads((path / f"{kind}.{name}.shape.json").read_text())
             shape = tuple(meta["shape"])
@@ -126,7 +126,8 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
 
 
 def _column(file: Path, fill: Any) -> Growable:
-    return Growable.with_room(np.load(file, allow_pickle=False), fill)
+    # Mapped read-only and copied once into the growable array (np.load without a map would copy twice).
+    return Growable.with_room(np.load(file, mmap_mode="r", allow_pickle=False), fill)
 
 
 def _mmap(file: Path) -> np.ndarray:
