@@ -74,6 +74,7 @@ class IndexSync:
         self.state = SyncState()
         self.chains_of: dict[str, frozenset[str]] = {}
         self.build_error: str | None = None
+        self.write_error: str | None = None  # the last index write that failed (a rebuild followed)
         self.source: str | None = None  # "built" or "snapshot"
         self.snapshot_seq: int | None = None  # seq of the snapshot last loaded or saved
         self._snapshot_at = time.monotonic()
@@ -179,17 +180,24 @@ class IndexSync:
 
     def _install(self, engine: MatchEngine, state: SyncState, chains_of: dict[str, frozenset[str]],
                  source: str, snapshot_seq: int | None) -> None:
-        """Swap in an engine, apply the change log since its seq, then report ready."""
+        """Swap in an engine, apply the change log since its seq, then report ready.
+
+        The sync lock is held from the swap to the end of the catch-up: a catch-up already running on the
+        engine being replaced finishes first and cannot move the new state's seq."""
         engine.index.processes = self.processes
-        with self.lock:
-            self.ready = False
-            self.engine = engine
-            self.state = state
-            self.chains_of = chains_of
-            self.source = source
-            self.snapshot_seq = snapshot_seq
-            self._snapshot_at = time.monotonic()
-        self.sync(force=True)
+        with self._sync_lock:
+            with self.lock:
+                self.ready = False
+                self.engine = engine
+                self.state = state
+                self.chains_of = chains_of
+                self.source = source
+                self.snapshot_seq = snapshot_seq
+                self._snapshot_at = time.monotonic()
+                self.write_error = None
+            self._catch_up()
+        if self.write_error is not None:  # the catch-up's write failed: this build cannot be trusted either
+            raise RuntimeError(f"index write failed while catching up ({self.write_error})")
         self.ready = True
 
     # -- snapshots ------------------------------------------------------------------------------
@@ -360,8 +368,9 @@ class IndexSync:
                 break
             if adopt and self._adopt_snapshot(changes):
                 continue
+            if not self._apply_changes(changes):
+                break  # a rebuild replaces this engine and its seq: never advance past what was not applied
             applied += len(changes)
-            self._apply_changes(changes)
             self.state.seq = changes[-1].seq
         self.state.checked_at = checked
         return applied
@@ -376,16 +385,16 @@ class IndexSync:
             page = self.repository.changes_since(page[-1].seq)
         return changes
 
-    def _apply_changes(self, changes: list[Change]) -> None:
+    def _apply_changes(self, changes: list[Change]) -> bool:
         latest = {c.enterprise_id: c.seq for c in changes}
         # this worker's own writes are already applied: only fetch what the index has not seen
         ids = [eid for eid, seq in latest.items() if seq > self.state.applied.get(eid, 0)]
         if not ids:
-            return
+            return True
         current = self.repository.get_many(ids)
         updates = [(eid, current[eid].enterprise, current[eid].seq) for eid in ids if eid in current]
         deletes = [(eid, latest[eid]) for eid in ids if eid not in current]
-        self.apply_many(updates, deletes)
+        return self.apply_many(updates, deletes)
 
     @contextlib.contextmanager
     def items_started(self, enterprises: Sequence[Enterprise]) -> Iterator[StartedWork | None]:
@@ -401,19 +410,20 @@ class IndexSync:
                 started.close()
 
     def apply_many(self, updates: list[tuple[str, Enterprise, int]], deletes: list[tuple[str, int]],
-                   started: StartedWork | None = None) -> None:  # fmt: skip
+                   started: StartedWork | None = None) -> bool:  # fmt: skip
         """Apply store versions newer than the index's as one batch (a bulk import is one index write);
-        ``started`` is their item work begun by :meth:`items_started`.
+        ``started`` is their item work begun by :meth:`items_started`. Returns ``False`` when the write
+        failed: the index is then marked not ready and rebuilt (:meth:`_rebuild_after`).
 
         Before the engine is built this does nothing: the build started from an earlier change sequence, so
         the change-log poll applies these writes once it has finished.
         """
         if self.engine is None:
-            return
+            return True
         with self.lock:
             engine = self.engine
             if engine is None:
-                return
+                return True
             fresh = [(eid, e, seq) for eid, e, seq in updates if seq > self.state.applied.get(eid, 0)]
             gone = [(eid, seq) for eid, seq in deletes if seq > self.state.applied.get(eid, 0)]
             try:
@@ -425,13 +435,25 @@ class IndexSync:
                     linked = engine.upsert_many([e for _, e, _ in fresh], started)
                     for eid, _, _ in fresh:
                         self.chains_of[eid] = self._chains_of_nodes(linked[eid])
-            except Exception:
-                log.exception("index update failed", extra={"enterprises": len(fresh) + len(gone)})
-                return
+            except Exception as exc:
+                log.exception("index update failed; rebuilding the index from the store",
+                              extra={"enterprises": len(fresh) + len(gone)})  # fmt: skip
+                self._rebuild_after(exc)
+                return False
             for eid, _, seq in fresh:
                 self.state.applied[eid] = seq
             for eid, seq in gone:
                 self.state.applied[eid] = seq
+        return True
+
+    def _rebuild_after(self, exc: Exception) -> None:
+        """A failed index write may have left the engine half-updated, and the store already holds the write:
+        stop answering from this engine (not ready) and rebuild it from the store (or the snapshot plus the
+        change log) in the background. A failure that repeats in the build is reported as ``failed``."""
+        self.ready = False
+        self.write_error = type(exc).__name__
+        if not self.building:
+            self.start_build()
 
     def chains_for(self, enterprise_id: str) -> frozenset[str]:
         """Chains whose nodes (or their categories) the indexed offers and needs of an enterprise link to."""

@@ -328,7 +328,10 @@ class ChainmatchService:
         profile = self.resolve_weights(weights)
         if sync:
             self.sync()  # reads take no lock: the engine's reads are pure and its writes swap in new blocks
-        return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
+        try:
+            return self._engine().suppliers_for(enterprise_id, need_id, k=k, weights=profile, filters=filters)
+        except NotFoundError as exc:
+            raise self._unindexed(enterprise_id) or exc from None
 
     def buyers_for(
         self,
@@ -344,7 +347,21 @@ class ChainmatchService:
         profile = self.resolve_weights(weights)
         if sync:
             self.sync()
-        return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
+        try:
+            return self._engine().buyers_for(enterprise_id, offer_id, k=k, weights=profile, filters=filters)
+        except NotFoundError as exc:
+            raise self._unindexed(enterprise_id) or exc from None
+
+    def _unindexed(self, enterprise_id: str) -> UnavailableError | None:
+        """When the index lacks an enterprise (or its offer or need) that the store holds in a newer revision,
+        this worker has not applied that write yet: a 503 to retry, not a 404 (only read on that path)."""
+        stored = self.repository.get(enterprise_id)
+        if stored is None or stored.seq <= self.index.state.applied.get(enterprise_id, 0):
+            return None
+        return UnavailableError(
+            f"enterprise {enterprise_id!r} is stored but this worker's index has not applied its latest revision "
+            "yet (索引尚未同步该企业的最新版本), retry shortly"
+        )
 
     def match(
         self,
@@ -390,7 +407,13 @@ class ChainmatchService:
         store_seq = self.repository.max_seq()
         index_seq = self.index_seq if self.index_ready else 0
         lag = max(0, store_seq - index_seq)
-        state = "ok" if self.index_ready else "failed" if self.index.build_error else "building"
+        index = self.index
+        if self.index_ready:
+            state = "ok"
+        elif index.build_error:
+            state = "failed"
+        else:  # "rebuilding": an index write failed and the engine is rebuilt from the store
+            state = "rebuilding" if index.write_error else "building"
         return {
             "ready": self.index_ready and lag <= self.settings.ready_max_lag,
             "database": "ok",
