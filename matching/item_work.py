@@ -18,8 +18,10 @@ import gc
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -35,6 +37,11 @@ ItemKey = tuple[str, "str | None", bool]
 """``(product, description, is_need)`` of one offer or need."""
 PARALLEL_MIN_ITEMS = 20_000  # below this a process costs more than it saves
 CHUNKS_PER_PROCESS = 12  # chunks of work started early, per process (small chunks keep the processes level)
+CHILD_GRACE_S = 120.0
+CHILD_S_PER_ITEM = 0.005
+"""A forked process that has not returned its part within ``CHILD_GRACE_S + CHILD_S_PER_ITEM × items`` (about
+25 times the measured 0.2 ms per item) is taken as hung (e.g. a lock another thread held at the fork): it is
+killed and the batch is worked serially, so an import never waits for ever."""
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,21 @@ class ItemWorker:
         global _FORKED
         with _FORK_LOCK:  # one parallel batch at a time: the children read their work from the global
             _FORKED = (self, items, vectors)
+            pool: ProcessPoolExecutor | None = None
             try:
-                with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-                    futures = [pool.submit(_work_forked, lo, hi) for lo, hi in bounds[1:]]
-                    done = [self.serial(items[bounds[0][0] : bounds[0][1]], vectors=vectors)]
-                    done += [f.result() for f in futures]
-            except (BrokenProcessPool, OSError) as exc:
+                pool = ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("fork"))
+                deadline = _deadline(len(items))
+                futures = [pool.submit(_work_forked, lo, hi) for lo, hi in bounds[1:]]
+                done = [self.serial(items[bounds[0][0] : bounds[0][1]], vectors=vectors)]
+                done += _results(futures, deadline)
+                pool.shutdown(wait=True)
+            except (BrokenProcessPool, OSError, FutureTimeout) as exc:
                 log.warning("parallel indexing failed (%s: %s); working serially", type(exc).__name__, exc)
+                _kill(pool)
                 return self.serial(items, vectors=vectors)
+            except BaseException:
+                _kill(pool)
+                raise
             finally:
                 _FORKED = None
         for part in done[1:]:
@@ -102,7 +116,7 @@ class ItemWorker:
                 return None
             finally:
                 _FORKED = None
-        return StartedWork(self, items, pool, futures)
+        return StartedWork(self, items, pool, futures, _deadline(len(items)))
 
     def serial(self, items: Sequence[ItemKey], *, vectors: bool = True) -> Worked:
         links = [self.links.link(product, description, is_need=is_need) for product, description, is_need in items]
@@ -116,11 +130,12 @@ class StartedWork:
     """Chunks of :meth:`ItemWorker.start`, worked (or waiting) in forked processes."""
 
     def __init__(self, worker: ItemWorker, items: Sequence[ItemKey], pool: ProcessPoolExecutor,
-                 futures: list[Future[Worked]]) -> None:  # fmt: skip
+                 futures: list[Future[Worked]], deadline: float) -> None:  # fmt: skip
         self.worker = worker
         self.items = items
         self._pool = pool
         self._futures = futures
+        self._deadline = deadline  # time.monotonic() by which every chunk must be back
 
     def close(self) -> None:
         """Drop the chunks not begun (nothing was collected); the processes exit after their current one."""
@@ -131,10 +146,10 @@ class StartedWork:
         the chunks once every process has finished; keys that were not started are worked here. A failed
         process makes this process work everything serially."""
         try:
-            parts = [f.result() for f in self._futures]
-        except (BrokenProcessPool, OSError) as exc:
+            parts = _results(self._futures, self._deadline)
+        except (BrokenProcessPool, OSError, FutureTimeout) as exc:
             log.warning("parallel indexing failed (%s: %s); working serially", type(exc).__name__, exc)
-            self.close()
+            _kill(self._pool)
             return self.worker.serial(items)
         self._pool.shutdown(wait=True)  # every chunk is done: the processes exit at once
         for part in parts:
@@ -156,6 +171,27 @@ class StartedWork:
             vectors = sp.csr_matrix(sp.vstack([vectors, extra.vectors], format="csr"))
         rows = np.array([at[key] for key in items], dtype=np.int64)
         return Worked([links[i] for i in rows], sp.csr_matrix(vectors[rows]))
+
+
+def _deadline(items: int) -> float:
+    return time.monotonic() + CHILD_GRACE_S + CHILD_S_PER_ITEM * items
+
+
+def _results(futures: list[Future[Worked]], deadline: float) -> list[Worked]:
+    """Every future's result, or ``TimeoutError`` once ``deadline`` (``time.monotonic()``) has passed."""
+    return [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
+
+
+def _kill(pool: ProcessPoolExecutor | None) -> None:
+    """Stop a pool whose processes may hang: cancel what has not begun and terminate the processes (the
+    executor has no public way to stop a running one)."""
+    if pool is None:
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
 
 
 _FORKED: tuple[ItemWorker, Sequence[ItemKey], bool] | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -192,3 +194,36 @@ def test_a_failed_child_of_started_work_falls_back_to_serial(
     two, _ = _started(make_engine, firms, firms)
     assert "parallel indexing failed (BrokenProcessPool" in caplog.text
     assert _results(one) == _results(two)
+
+
+def _hangs(lo: int, hi: int) -> None:
+    time.sleep(3600)  # a child that never returns (as one stuck on a lock held at the fork would)
+
+
+_hangs.__qualname__ = _hangs.__name__ = "_work_forked"  # submitted by reference to the module's function
+_hangs.__module__ = item_work.__name__
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["work", "started"])
+def test_a_hung_child_is_killed_and_the_batch_worked_serially(
+    make_engine: Make, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, early: bool
+) -> None:
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 10)
+    one = _grown(make_engine, 1)
+    monkeypatch.setattr(item_work, "_work_forked", _hangs)
+    monkeypatch.setattr(item_work, "CHILD_GRACE_S", 1.0)
+    monkeypatch.setattr(item_work, "CHILD_S_PER_ITEM", 0.0)
+    before = {p.pid for p in multiprocessing.active_children()}
+    began = time.monotonic()
+    if early:
+        firms = _newcomers(120)
+        two, _ = _started(make_engine, firms, firms)
+    else:
+        two = _grown(make_engine, 2)
+    assert time.monotonic() - began < 60
+    assert "parallel indexing failed (TimeoutError" in caplog.text
+    assert _results(one) == _results(two)
+    deadline = time.monotonic() + 10
+    while {p.pid for p in multiprocessing.active_children()} - before:  # the hung children were killed
+        assert time.monotonic() < deadline, "a hung child is still alive"
+        time.sleep(0.05)
