@@ -21,8 +21,9 @@ import jieba
 import numpy as np
 import opencc
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+from matching.hashing import CharNgramHasher, TokenHasher
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -62,9 +63,9 @@ def is_content_token(token: str) -> bool:
 class TextModel:
     """Segmenter plus hashed TF-IDF weights (scikit-learn conventions: fitted attributes end in ``_``).
 
-    Features are hashed (:class:`~sklearn.feature_extraction.text.HashingVectorizer`), so no vocabulary
-    dict is built and a corpus can be counted chunk by chunk: at a million firms the dict and the
-    whole-corpus intermediates of ``TfidfVectorizer`` cost more memory than the index itself. Weights follow
+    Features are hashed (counted by :mod:`matching.hashing`), so no vocabulary dict is built and a corpus can
+    be counted chunk by chunk: at a million firms the dict and the whole-corpus intermediates of
+    ``TfidfVectorizer`` cost more memory than the index itself. Weights follow
     ``TfidfVectorizer(sublinear_tf=True)``: ``1 + ln tf`` times the smooth idf ``ln((1+n)/(1+df)) + 1``; a
     feature no fitted document has is dropped, as an out-of-vocabulary term would be.
 
@@ -80,6 +81,11 @@ class TextModel:
         self.char_idf_: _Weights | None = None
         self.n_documents_ = 0
         self._chunks: dict[str, list[str]] = {}
+        self._hashers()
+
+    def _hashers(self) -> None:
+        self._words = TokenHasher(WORD_FEATURES)
+        self._chars = CharNgramHasher(CHAR_FEATURES, (2, 3))
 
     def tokens(self, text: str) -> list[str]:
         """Content tokens of ``text`` (normalised, segmented, stopwords and punctuation dropped)."""
@@ -89,22 +95,22 @@ class TextModel:
         """Pickle the fitted weights, not the segmenter (rebuilt from the dictionary) or its cache."""
         state = dict(self.__dict__)
         state.pop("tokenizer", None)
+        state.pop("_words", None)
+        state.pop("_chars", None)
         state["_chunks"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.tokenizer = _tokenizer_for(self.dictionary)
+        self._hashers()
 
     # -- fitting, whole or chunked -----------------------------------------------------------------
 
     def counts(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Raw hashed term counts ``(words, chars)`` of raw ``texts`` (one chunk of a corpus)."""
         docs = [normalise_text(t) for t in texts]
-        words = _hashed(HashingVectorizer(analyzer=self._analyse, n_features=WORD_FEATURES, **_HASHING), docs)
-        chars = _hashed(HashingVectorizer(analyzer="char_wb", ngram_range=(2, 3), n_features=CHAR_FEATURES,
-                                          **_HASHING), docs)
-        return words, chars
+        return self._words.counts(map(self._analyse, docs), len(docs)), self._chars.counts(docs)
 
     def fit_counts(self, counts: Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]) -> TextModel:
         """Fit the idf weights from the counts of every chunk of the corpus."""
@@ -183,7 +189,6 @@ _JIEBA_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")  # jieba's `
 # distinct 2–3-grams, so collisions stay rare while the column maps cost 12 MB.
 WORD_FEATURES = 1 << 20
 CHAR_FEATURES = 1 << 21
-_HASHING: dict[str, Any] = {"alternate_sign": False, "norm": None, "dtype": np.float32}
 
 
 def l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -193,12 +198,6 @@ def l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     out = sp.csr_matrix(m, copy=True)
     inplace_csr_row_normalize_l2(out)
     return out
-
-
-def _hashed(vectorizer: HashingVectorizer, docs: list[str]) -> sp.csr_matrix:
-    m = sp.csr_matrix(vectorizer.transform(docs))
-    m.sum_duplicates()
-    return m
 
 
 class _Weights:
