@@ -19,11 +19,12 @@ from matching.chains import ChainGraph, load_graph
 from matching.errors import FieldError, InvalidInputError, NotFoundError, UnavailableError
 from matching.imports import Format, ImportPlan, RowError, collector_paused, plan_import
 from matching.index_snapshot import SnapshotStore, build_identity
-from matching.index_sync import IndexSync, SnapshotPolicy
+from matching.index_sync import IndexSync
 from matching.profiles import Enterprise, Need, Offer
 from matching.regions import RegionRegistry
 from matching.results import MatchResult
 from matching.settings import Settings
+from matching.snapshot_sync import SnapshotPolicy
 from matching.store import EnterpriseRepository, StoredEnterprise, create_db_engine, prepare_store
 from matching.store.db import unreachable
 from matching.store.repository import UpsertOutcome

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from matching import index_sync
+from matching import snapshot_sync
 from matching.service import ChainmatchService
 from matching.settings import Settings
 from tests.api.api_helpers import enterprise
@@ -26,7 +26,7 @@ def _jsonl(prefix: str, n: int) -> bytes:
 @pytest.fixture
 def two_workers(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
                 ) -> Iterator[tuple[ChainmatchService, ChainmatchService]]:  # fmt: skip
-    monkeypatch.setattr(index_sync, "HANDOFF_MIN", 6)
+    monkeypatch.setattr(snapshot_sync, "HANDOFF_MIN", 6)
     services = []
     for _ in range(2):
         service = ChainmatchService.open(make_settings(), build_index=False)
