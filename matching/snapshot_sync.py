@@ -139,6 +139,8 @@ class SnapshotSync:
             return locked and self._save_locked(policy, min_changes)
 
     def _save_locked(self, policy: SnapshotPolicy, min_changes: int) -> bool:
+        if not self.ready:  # building, or rebuilding after a failed write: the engine may be half-written
+            return False
         on_disk = policy.store.current_seq()
         if on_disk is not None and self.state.seq - on_disk < min_changes:
             self.snapshot_seq = max(self.snapshot_seq or 0, on_disk)
@@ -172,7 +174,7 @@ class SnapshotSync:
             locked = policy is not None and stack.enter_context(policy.store.lock(blocking=False))
 
             def publish() -> None:
-                if policy is None or not locked:
+                if policy is None or not locked or not self.ready:  # a failed index write is never published
                     return
                 self._catch_up(adopt=False)  # this process holds the snapshot lock: never wait for it
                 held = stack.pop_all()  # the lock now belongs to the saver: the import need not wait for it

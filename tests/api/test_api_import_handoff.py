@@ -101,3 +101,36 @@ def test_small_import_goes_through_the_change_log(two_workers: tuple[ChainmatchS
         chains = {f"small-{i}": service.index.chains_for(f"small-{i}") for i in range(5)}
         assert chains == {eid: service.index.chains_of[eid] for eid in chains}
         assert {"t_lmfp", "t_polyamide"} <= set().union(*chains.values())
+
+
+def test_a_failed_import_index_write_is_never_handed_over(
+        two_workers: tuple[ChainmatchService, ChainmatchService]) -> None:
+    """The importer's index write fails half-way: no snapshot of that engine is published for the other
+    worker to adopt; the importer rebuilds, and both end up with every imported firm."""
+    importer, other = two_workers
+    published = importer.index.snapshots.store.current_seq()  # type: ignore[union-attr]
+    engine = importer.index.engine
+    assert engine is not None
+    upsert_many = engine.upsert_many
+
+    def half_then_fail(enterprises: list[object], started: object = None) -> object:
+        engine.upsert_many = upsert_many  # type: ignore[method-assign]  # once: a retry on it would succeed
+        upsert_many(enterprises[: len(enterprises) // 2], None)  # type: ignore[arg-type]
+        raise MemoryError("injected")
+
+    engine.upsert_many = half_then_fail  # type: ignore[method-assign]
+    outcome = importer.import_bytes(_jsonl("big", 8), filename="firms.jsonl")
+    assert len(outcome.created) == 8  # the store kept the import
+    for thread in (importer.index._saver, importer.index._builder):  # a handover would be saved meanwhile
+        if thread is not None:
+            thread.join(60)
+    assert importer.index.snapshots.store.current_seq() == published  # type: ignore[union-attr]
+    builder = importer.index._builder
+    assert builder is not None
+    builder.join(60)
+    assert importer.index_ready and importer.index.engine is not engine
+    store_seq = importer.repository.max_seq()
+    other.sync(force=True)
+    for service in (importer, other):
+        assert service.index_seq == store_seq and service.index_size() == other.index_size()
+        assert "big-5" in {i["supplier"]["id"] for i in _suppliers(service, "big-3")["items"]}  # type: ignore[index]
