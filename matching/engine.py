@@ -22,7 +22,8 @@ from matching.corpus import FrameChunks
 from matching.errors import InvalidInputError, NotFoundError
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
-from matching.item_index import EntRecord, ItemIndex
+from matching.item_columns import EntRecord
+from matching.item_index import ItemIndex
 from matching.item_work import StartedWork
 from matching.items import QUERY_ID, ItemBuilder
 from matching.linking import ItemLinks

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from matching.columns import Growable, RowBlocks, padded, padded_to_csr
+from matching.columns import Growable, padded, padded_to_csr
 from matching.corpus import ListChunks, ProfileChunks
 from matching.filters import certification_keys
+from matching.item_columns import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, EntRecord, ItemColumns
 from matching.item_links import FAMILY_CODES, ProductLinker
 from matching.item_work import ItemKey, ItemWorker, StartedWork
 from matching.linking import ItemLinks, Linker
@@ -30,65 +30,6 @@ from matching.units import to_base
 
 _Item = tuple[int, str, str, "str | None", "Quantity | None", frozenset[str]]
 """(enterprise slot, item id, product, description, capacity or volume, required certifications)"""
-HEAD_WIDTH = 4  # head links kept per item (strongest first); real items have one or two
-USE_WIDTH = 3
-FOR_WIDTH = 4
-
-
-@dataclass(slots=True)
-class EntRecord:
-    """Per-enterprise data that is not a column: the profile (as JSON) and its rows.
-
-    The profile is kept as its JSON text and validated again on access: at a million firms the validated
-    models would cost several GB, and only single lookups (``MatchEngine.get``, unit warnings) read them.
-    """
-
-    profile: str
-    slot: int
-    region_code: str | None
-    certs: frozenset[str]
-    offer_rows: list[int] = field(default_factory=list)
-    need_rows: list[int] = field(default_factory=list)
-    made: dict[int, float] = field(default_factory=dict)  # node → confidence of what it makes
-    need_heads: tuple[int, ...] = ()  # head nodes of its explicit needs (what it already asks for)
-
-    @property
-    def enterprise(self) -> Enterprise:
-        return Enterprise.model_validate_json(self.profile)
-
-
-class ItemColumns:
-    """Columns of one item kind (offers or needs)."""
-
-    def __init__(self, n_features: int, n_nodes: int) -> None:
-        self.ent = Growable(np.int32)
-        self.alive = Growable(np.bool_, fill=False)
-        self.family = Growable(np.int8)
-        self.confident = Growable(np.bool_)
-        self.head_nodes = Growable(np.int32, HEAD_WIDTH, fill=-1)
-        self.head_conf = Growable(np.float32, HEAD_WIDTH)
-        self.use_nodes = Growable(np.int32, USE_WIDTH, fill=-1)
-        self.use_conf = Growable(np.float32, USE_WIDTH)
-        self.for_nodes = Growable(np.int32, FOR_WIDTH, fill=-1)
-        self.qty = Growable(np.float64, fill=np.nan)
-        self.qty_dim = Growable(np.int16, fill=-1)
-        self.use_alone = Growable(np.bool_)
-        self.part_of_category = Growable(np.bool_)
-        self.has_required = Growable(np.bool_)
-        self.item_id: list[str] = []
-        self.product: list[str] = []
-        self.description: list[str | None] = []
-        self.unit: list[str | None] = []
-        self.required = Growable(object, fill=None)
-        self.text = RowBlocks(n_features, transposed=False)  # gathered by row for cosines only
-        self.retrieval = RowBlocks(n_features)
-        self.head_matrix = RowBlocks(n_nodes)
-        self.use_matrix = RowBlocks(n_nodes)
-        self.for_matrix = RowBlocks(n_nodes)
-
-    def __len__(self) -> int:
-        return len(self.item_id)
-
 
 class ItemIndex:
     """Everything a query reads, as columns; :meth:`add` and :meth:`remove` are the only writers."""

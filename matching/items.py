@@ -6,7 +6,8 @@ import numpy as np
 
 from matching.explain import SummaryParts, region_label, summary_zh
 from matching.filters import PairFilter
-from matching.item_index import ItemColumns, ItemIndex
+from matching.item_columns import ItemColumns
+from matching.item_index import ItemIndex
 from matching.relation_matrix import KIND_CODES
 from matching.relations import RelationKind
 from matching.results import Explanation, MatchItem, Party

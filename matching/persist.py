@@ -21,7 +21,8 @@ import scipy.sparse as sp
 
 from matching.columns import Growable, RowBlocks
 from matching.errors import InvalidInputError
-from matching.item_index import ItemColumns, ItemIndex
+from matching.item_columns import ItemColumns
+from matching.item_index import ItemIndex
 from matching.item_links import ProductLinker
 from matching.params import MatchParams
 from matching.relation_matrix import RelationMatrix

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from matching.item_index import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemColumns, ItemIndex
+from matching.item_columns import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemColumns
+from matching.item_index import ItemIndex
 from matching.item_links import FAMILY_CODES
 from matching.linking import ItemLinks
 from matching.scoring import NO_STANDING

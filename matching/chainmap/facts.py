@@ -26,7 +26,8 @@ import scipy.sparse as sp
 
 from matching.chainmap.params import DEFAULT_MAP_PARAMS, MapParams
 from matching.chains import Chain, ChainGraph
-from matching.item_index import ItemColumns, ItemIndex
+from matching.item_columns import ItemColumns
+from matching.item_index import ItemIndex
 
 REQ_SEP = "\x1f"
 """Joins a need's required certification keys into its ``req`` column ("" when it requires none)."""

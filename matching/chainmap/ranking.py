@@ -20,7 +20,8 @@ import scipy.sparse as sp
 
 from matching.candidates import supply_candidates
 from matching.components import components, filter_mask, weighted_score
-from matching.item_index import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemIndex
+from matching.item_columns import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH
+from matching.item_index import ItemIndex
 from matching.ranking import Scored, mark_served
 from matching.relation_matrix import KIND_CODES
 from matching.relevance import relevance

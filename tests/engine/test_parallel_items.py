@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from matching import item_work
 from matching.engine import MatchEngine
-from matching.item_index import ItemColumns
+from matching.item_columns import ItemColumns
 from matching.item_links import ProductLinker
 from matching.item_work import ItemWorker
 from matching.profiles import Enterprise
