@@ -60,11 +60,12 @@ class MatchEngine:
     def build(
         cls, graph: ChainGraph, regions: RegionLookup, policy: PolicyLookup,
         enterprises: pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | Iterable[Enterprise],
-        params: MatchParams = DEFAULT_PARAMS,
+        params: MatchParams = DEFAULT_PARAMS, processes: int = 1,
     ) -> MatchEngine:
         """Index ``enterprises``: profiles, :func:`profiles_to_frames` frames, or one nested frame.
 
         Frames are validated into profiles one chunk at a time (:class:`matching.corpus.FrameChunks`).
+        ``processes`` forked processes count, link and vectorise the items (the same index as with one).
         """
         corpus: list[Enterprise] | FrameChunks
         if isinstance(enterprises, pl.DataFrame):
@@ -82,6 +83,7 @@ class MatchEngine:
                 raise InvalidInputError(f"duplicate enterprise id {eid!r}")
             seen.add(eid)
         index = ItemIndex(RelationMatrix(graph, params), regions, policy, params)
+        index.processes = processes
         index.fit(corpus)
         return cls(index)
 

@@ -19,7 +19,7 @@ from matching.corpus import ListChunks, ProfileChunks
 from matching.filters import certification_keys
 from matching.item_columns import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, EntRecord, ItemColumns
 from matching.item_links import FAMILY_CODES, ProductLinker
-from matching.item_work import ItemKey, ItemWorker, StartedWork
+from matching.item_work import ItemKey, ItemWorker, StartedWork, count_chunks
 from matching.linking import ItemLinks, Linker
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.profiles import Enterprise, Quantity
@@ -78,7 +78,7 @@ class ItemIndex:
         :meth:`add` returns them), so a caller need not link the corpus again."""
         chunks = ListChunks(corpus) if isinstance(corpus, Sequence) else corpus
         text = TextModel(self.linker.terms())
-        counts = [text.counts(texts) for texts in chunks.texts()]
+        counts = count_chunks(text, chunks.texts, self.processes)
         text.fit_counts([*counts, text.counts([self.linker.node_text(n) for n in self.linker.node_ids])])
         vectors: list[sp.csr_matrix] = []
         while counts:  # each chunk's raw counts are freed as soon as it is weighed

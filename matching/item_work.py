@@ -15,15 +15,17 @@ vectorise its items, a chunk at a time, while this process writes the store and 
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +37,7 @@ from matching.text import TextModel, item_text
 log = logging.getLogger("chainmatch.index")
 ItemKey = tuple[str, "str | None", bool]
 """``(product, description, is_need)`` of one offer or need."""
+_T = TypeVar("_T")
 PARALLEL_MIN_ITEMS = 20_000  # below this a process costs more than it saves
 CHUNKS_PER_PROCESS = 12  # chunks of work started early, per process (small chunks keep the processes level)
 CHILD_GRACE_S = 120.0
@@ -177,7 +180,7 @@ def _deadline(items: int) -> float:
     return time.monotonic() + CHILD_GRACE_S + CHILD_S_PER_ITEM * items
 
 
-def _results(futures: list[Future[Worked]], deadline: float) -> list[Worked]:
+def _results(futures: list[Future[_T]], deadline: float) -> list[_T]:
     """Every future's result, or ``TimeoutError`` once ``deadline`` (``time.monotonic()``) has passed."""
     return [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
 
@@ -194,6 +197,58 @@ def _kill(pool: ProcessPoolExecutor | None) -> None:
             process.terminate()
 
 
+Counts = tuple[sp.csr_matrix, sp.csr_matrix]
+"""Raw hashed ``(word, char)`` term counts of a chunk of texts (:meth:`TextModel.counts`)."""
+
+
+def count_chunks(text: TextModel, chunks: Callable[[], Iterable[list[str]]], processes: int) -> list[Counts]:
+    """``text.counts`` of every chunk of ``chunks()``, in order: counted by ``processes`` forked processes
+    while this one reads the next chunks (a build's first pass: segmenting every item text is its largest
+    single-process cost). Counting is a pure function of the texts, so the result equals the serial one; a
+    failed or hung process makes this one count everything again, serially. At most ``2 × processes``
+    chunks wait at a time."""
+    if processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [text.counts(texts) for texts in chunks()]
+    read = iter(chunks())
+    first = next(read, None)
+    second = None if first is None else next(read, None)
+    if first is None or second is None:  # one chunk: nothing to count beside it
+        return [] if first is None else [text.counts(first)]
+    global _COUNTING
+    with _FORK_LOCK:
+        _COUNTING = text
+        pool: ProcessPoolExecutor | None = None
+        try:
+            pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=gc.disable)  # see _work_forked  # fmt: skip
+            waiting: list[tuple[Future[Counts], float]] = []
+            done: list[Counts] = []
+            for texts in itertools.chain((first, second), read):
+                if len(waiting) >= 2 * processes:
+                    future, deadline = waiting.pop(0)
+                    done += _results([future], deadline)
+                waiting.append((pool.submit(_count_forked, texts), _deadline(len(texts))))
+            for future, deadline in waiting:
+                done += _results([future], deadline)
+            pool.shutdown(wait=True)
+            return done
+        except (BrokenProcessPool, OSError, FutureTimeout) as exc:
+            log.warning("parallel counting failed (%s: %s); counting serially", type(exc).__name__, exc)
+            _kill(pool)
+            return [text.counts(texts) for texts in chunks()]
+        except BaseException:
+            _kill(pool)
+            raise
+        finally:
+            _COUNTING = None
+
+
+def _count_forked(texts: list[str]) -> Counts:
+    assert _COUNTING is not None, "not forked from count_chunks"
+    return _COUNTING.counts(texts)
+
+
+_COUNTING: TextModel | None = None
 _FORKED: tuple[ItemWorker, Sequence[ItemKey], bool] | None = None
 _FORK_LOCK = threading.Lock()
 

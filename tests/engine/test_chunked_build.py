@@ -3,6 +3,7 @@ whether profiles or frames came in."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import matching.corpus
@@ -47,3 +48,36 @@ def test_an_empty_corpus_builds_and_accepts_writes(graph: ChainGraph, regions: R
     engine.upsert_many([])
     engine.upsert(ent("mn-1", "520303", [("o1", "硫酸锰")]))
     assert engine.enterprise_ids() == ["mn-1"]
+
+
+def test_a_build_counted_and_linked_in_forked_processes_equals_one_process(
+    graph: ChainGraph, regions: RegionRegistry, policy: StaticPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from matching import item_work
+    from matching.text import TextModel
+
+    profiles = [*base_profiles(), *(ent(f"mn-{i:02d}", "520303", [("o1", "硫酸锰", f"批号{i}")]) for i in range(9))]
+    monkeypatch.setattr(matching.corpus, "CHUNK_ENTERPRISES", 4)
+    monkeypatch.setattr(item_work, "PARALLEL_MIN_ITEMS", 2)
+    parent = os.getpid()
+    here: list[int] = []  # chunks this process counted itself (a forked child appends to its own copy)
+    counts = TextModel.counts
+
+    def counted(self: TextModel, texts: list[str]) -> object:
+        if os.getpid() == parent and len(texts) > 1:
+            here.append(len(texts))
+        return counts(self, texts)
+
+    monkeypatch.setattr(TextModel, "counts", counted)
+    one = MatchEngine.build(graph, regions, policy, profiles, processes=1)
+    serial = list(here)  # every chunk, then the graph's node texts (counted here in both builds)
+    here.clear()
+    two = MatchEngine.build(graph, regions, policy, profiles, processes=2)
+    chunks = -(-len(profiles) // 4)
+    assert len(serial) - len(here) == chunks >= 3  # every chunk was counted in a forked process
+    for kind in ("offers", "needs"):
+        a, b = getattr(one.index, kind), getattr(two.index, kind)
+        assert (a.text.rows(np.arange(len(a))) != b.text.rows(np.arange(len(b)))).nnz == 0
+    assert _lists(two) == _lists(one)
