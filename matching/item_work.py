@@ -235,6 +235,9 @@ def count_chunks(text: TextModel, chunks: Callable[[], Iterable[list[str]]], pro
         except (BrokenProcessPool, OSError, FutureTimeout) as exc:
             log.warning("parallel counting failed (%s: %s); counting serially", type(exc).__name__, exc)
             _kill(pool)
+            close = getattr(read, "close", None)
+            if close is not None:  # a store reader's page generator: finish it before reading again
+                close()
             return [text.counts(texts) for texts in chunks()]
         except BaseException:
             _kill(pool)

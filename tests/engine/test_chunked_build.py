@@ -81,3 +81,26 @@ def test_a_build_counted_and_linked_in_forked_processes_equals_one_process(
         a, b = getattr(one.index, kind), getattr(two.index, kind)
         assert (a.text.rows(np.arange(len(a))) != b.text.rows(np.arange(len(b)))).nnz == 0
     assert _lists(two) == _lists(one)
+
+
+def _dies(texts: list[str]) -> None:
+    import os
+
+    os._exit(3)  # the counting child dies: the pool breaks
+
+
+def test_a_failed_counting_child_falls_back_to_serial(
+    graph: ChainGraph, regions: RegionRegistry, policy: StaticPolicy, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from matching import item_work
+
+    profiles = [*base_profiles(), *(ent(f"mn-{i:02d}", "520303", [("o1", "硫酸锰", f"批号{i}")]) for i in range(9))]
+    monkeypatch.setattr(matching.corpus, "CHUNK_ENTERPRISES", 4)
+    one = MatchEngine.build(graph, regions, policy, profiles, processes=1)
+    _dies.__qualname__ = _dies.__name__ = "_count_forked"  # submitted by reference to the module's function
+    _dies.__module__ = item_work.__name__
+    monkeypatch.setattr(item_work, "_count_forked", _dies)
+    two = MatchEngine.build(graph, regions, policy, profiles, processes=2)
+    assert "parallel counting failed (BrokenProcessPool" in caplog.text
+    assert _lists(two) == _lists(one)
