@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ahocorasick
+
 from matching.chains import ChainGraph, NodeKind
 from matching.linking.links import CONSUMER, EQUIPMENT, MATERIAL, SERVICE
 from matching.text import normalise_text
@@ -29,17 +31,32 @@ INGREDIENT_NOUNS: tuple[str, ...] = (
 )
 
 
+def _cue_automaton() -> ahocorasick.Automaton:
+    """Every cue in one Aho-Corasick automaton, valued ``(length, family)`` (a cue's first family wins)."""
+    automaton = ahocorasick.Automaton()
+    for family, cues in ((EQUIPMENT, EQUIPMENT_CUES), (SERVICE, SERVICE_CUES), (CONSUMER, CONSUMER_CUES)):
+        for cue in cues:
+            if cue not in automaton:
+                automaton.add_word(cue, (len(cue), family))
+    automaton.make_automaton()
+    return automaton
+
+
+_CUES = _cue_automaton()
+
+
 def last_cue(text: str, start: int, end: int) -> tuple[int, str | None]:
     """The cue ending last within ``text[start:end]`` (longest on ties), as its end and its family."""
     best_end, best_len, best_family = -1, 0, None
-    for family, cues in ((EQUIPMENT, EQUIPMENT_CUES), (SERVICE, SERVICE_CUES), (CONSUMER, CONSUMER_CUES)):
-        for cue in cues:
-            pos = text.rfind(cue, start, end)
-            if pos < 0:
-                continue
-            cue_end = pos + len(cue)
-            if cue_end > best_end or (cue_end == best_end and len(cue) > best_len):
-                best_end, best_len, best_family = cue_end, len(cue), family
+    end = min(end, len(text))
+    if end <= start:
+        return best_end, best_family
+    for last, (length, family) in _CUES.iter(text, start, end):
+        cue_end = last + 1
+        if cue_end - length < start:
+            continue
+        if cue_end > best_end or (cue_end == best_end and length > best_len):
+            best_end, best_len, best_family = cue_end, length, family
     return best_end, best_family
 
 
