@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -200,6 +201,7 @@ class _Progress:
         self.store = store
         self.job_id = job_id
         self._latest: dict[str, Any] = {"status": "running", "phase": "parsing"}
+        self._phases: dict[str, float] = {"parsing": time.monotonic()}  # when each phase began
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"import-{job_id[:8]}", daemon=True)
@@ -207,6 +209,7 @@ class _Progress:
     def __call__(self, phase: str, done: int, total: int) -> None:
         with self._lock:
             self._latest.update(phase=phase)
+            self._phases.setdefault(phase, time.monotonic())
             if phase == "storing":
                 self._latest.update(enterprises_done=done, enterprises_total=total)
 
@@ -232,3 +235,12 @@ class _Progress:
         with self._lock:
             final = {**self._latest, **values, "phase": "done", "finished_at": datetime.now(UTC)}
         self.store.update(self.job_id, **final)
+        phases = {f"{phase}_ms": ms for phase, ms in self.phase_ms().items()}  # e.g. parsing_ms, storing_ms
+        log.info("import job finished", extra={"job_id": self.job_id, "status": final["status"], **phases})
+
+    def phase_ms(self) -> dict[str, float]:
+        """Milliseconds spent in each phase so far (parsing, storing, indexing), in order."""
+        with self._lock:
+            marks = sorted(self._phases.items(), key=lambda kv: kv[1])
+        ends = [at for _, at in marks[1:]] + [time.monotonic()]
+        return {phase: round((end - at) * 1000, 1) for (phase, at), end in zip(marks, ends, strict=True)}

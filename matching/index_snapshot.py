@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matching.chains import ChainGraph, default_seeds_dir
+from matching.collector import collector_paused
 from matching.durable import fsync_path
 from matching.regions import RegionRegistry
 
@@ -83,12 +84,15 @@ def build_identity(seeds_dir: Path | None) -> str:
 
 
 class SnapshotStore:
-    """The snapshots of one store under ``root``; ``store_id`` and ``identity`` must match to load one."""
+    """The snapshots of one store under ``root``; ``store_id`` and ``identity`` must match to load one.
+    ``freeze``: a loaded snapshot's objects are moved out of the garbage collector's reach (a server's
+    ``gc_freeze``; see :func:`matching.collector.collector_paused`)."""
 
-    def __init__(self, root: Path, store_id: str, identity: str) -> None:
+    def __init__(self, root: Path, store_id: str, identity: str, *, freeze: bool = False) -> None:
         self.root = root
         self.store_id = store_id
         self.identity = identity
+        self.freeze = freeze
 
     # -- locking and naming -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -198,12 +202,13 @@ class SnapshotStore:
             actual = (path / file).stat().st_size
             if actual != size:
                 raise ValueError(f"{file} has {actual} bytes, {size} expected (truncated?)")
-        try:
-            engine = MatchEngine.load(path, graph, regions, policy)  # type: ignore[arg-type]
-        except InvalidInputError as exc:  # fingerprint: another graph or other parameters
-            raise SnapshotMismatchError(str(exc)) from None
-        with (path / SYNC).open("rb") as f:
-            sync = pickle.load(f)
+        with collector_paused(freeze=self.freeze):  # unpickling: millions of objects that all stay alive
+            try:
+                engine = MatchEngine.load(path, graph, regions, policy)  # type: ignore[arg-type]
+            except InvalidInputError as exc:  # fingerprint: another graph or other parameters
+                raise SnapshotMismatchError(str(exc)) from None
+            with (path / SYNC).open("rb") as f:
+                sync = pickle.load(f)
         sets = [frozenset(c) for c in sync["chain_sets"]]
         state = SyncSnapshot(seq=int(meta["seq"]), applied=sync["applied"],
                              chains_of={eid: sets[i] for eid, i in sync["chains_of"].items()})

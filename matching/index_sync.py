@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from matching.chains import ChainGraph
+from matching.collector import collector_paused
 from matching.corpus import PagedChunks
 from matching.errors import NotFoundError
 from matching.index_snapshot import SyncSnapshot
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("chainmatch.service")
 MAX_SYNC_BATCH = 200_000  # changes applied per engine batch; bounds the memory of one catch-up
 BUILD_PAGE = 20_000  # profiles read from the store per build chunk
+PAUSE_COLLECTOR_MIN = 1_000
+"""An index batch at least this large runs with the cyclic collector paused (and its objects frozen with
+``gc_freeze``); single writes do not, so the garbage cycles of requests are never frozen."""
 
 
 class IndexSync(SnapshotSync):
@@ -49,6 +53,7 @@ class IndexSync(SnapshotSync):
         self.sync_interval_s = sync_interval_s
         self.snapshots = snapshots
         self.processes = 1  # see matching.item_work
+        self.gc_freeze = False  # freeze what a build or a batch write allocated (see matching.collector)
         self.engine: MatchEngine | None = None
         self.ready = False  # the engine has caught up with the change log once (matching may use it)
         self.lock = threading.RLock()  # guards the bookkeeping below; matching reads never take it
@@ -132,7 +137,8 @@ class IndexSync(SnapshotSync):
                     found = self._chains_of_nodes(nodes)
                     chains_of[eid] = interned.setdefault(found, found)
 
-            index.fit(corpus, chains)
+            with collector_paused(freeze=self.gc_freeze):  # a build allocates the whole index
+                index.fit(corpus, chains)
             seq = view.seq
         engine = MatchEngine(index)
         log.info("index built", extra={"enterprises": len(corpus.seqs), "seq": seq,
@@ -253,15 +259,17 @@ class IndexSync(SnapshotSync):
                 return True
             fresh = [(eid, e, seq) for eid, e, seq in updates if seq > self.state.applied.get(eid, 0)]
             gone = [(eid, seq) for eid, seq in deletes if seq > self.state.applied.get(eid, 0)]
+            big = len(fresh) + len(gone) >= PAUSE_COLLECTOR_MIN  # e.g. another worker's bulk import
             try:
-                for eid, _ in gone:
-                    if engine.get(eid) is not None:
-                        engine.remove(eid)
-                    self.chains_of.pop(eid, None)
-                if fresh:  # the chains come from the links just made: linking again could miss the cache
-                    linked = engine.upsert_many([e for _, e, _ in fresh], started)
-                    for eid, _, _ in fresh:
-                        self.chains_of[eid] = self._chains_of_nodes(linked[eid])
+                with collector_paused(freeze=self.gc_freeze) if big else contextlib.nullcontext():
+                    for eid, _ in gone:
+                        if engine.get(eid) is not None:
+                            engine.remove(eid)
+                        self.chains_of.pop(eid, None)
+                    if fresh:  # the chains come from the links just made: linking again could miss the cache
+                        linked = engine.upsert_many([e for _, e, _ in fresh], started)
+                        for eid, _, _ in fresh:
+                            self.chains_of[eid] = self._chains_of_nodes(linked[eid])
             except Exception as exc:
                 log.exception("index update failed; rebuilding the index from the store",
                               extra={"enterprises": len(fresh) + len(gone)})  # fmt: skip

@@ -76,6 +76,7 @@ class ChainmatchService:
         self.policy = policy
         self.index = IndexSync(repository, graph, regions, policy, settings.sync_interval_s)
         self.index.processes = settings.index_processes
+        self.index.gc_freeze = settings.gc_freeze
         # latest-version lookups are cached as long as the change-log poll interval: same staleness bound
         self.profiles = ProfileStore(repository.engine, latest_ttl_s=settings.sync_interval_s)
 
@@ -115,7 +116,8 @@ class ChainmatchService:
     def snapshot_policy(self) -> SnapshotPolicy:
         """Index snapshots of this store under ``index_snapshot_dir`` (default ``<data_dir>/index``)."""
         root = self.settings.index_snapshot_dir or self.settings.data_dir / "index"
-        store = SnapshotStore(root, self.repository.store_id(), build_identity(self.settings.seeds_dir))
+        store = SnapshotStore(root, self.repository.store_id(), build_identity(self.settings.seeds_dir),
+                              freeze=self.settings.gc_freeze)
         return SnapshotPolicy(store, self.settings.index_snapshot_refresh_changes,
                               self.settings.index_snapshot_refresh_s)
 

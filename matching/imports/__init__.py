@@ -15,10 +15,7 @@ Modules: :mod:`~matching.imports.reading` (format, encoding, table rows), :mod:`
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-
+from matching.collector import collector_paused
 from matching.imports.flat import COLUMNS, ENTERPRISE_COLUMNS, ITEM_COLUMNS, KIND_ALIASES, LIST_COLUMNS, plan_flat
 from matching.imports.jsonl import plan_jsonl
 from matching.imports.reading import FORMATS, Format, ImportFormatError, detect_format, read_table
@@ -45,31 +42,6 @@ def plan_import(
     fmt = fmt or detect_format(filename, content_type)
     with collector_paused():
         return _plan(data, fmt, check, max_rows)
-
-
-@contextmanager
-def collector_paused(*, freeze: bool = False) -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a file is parsed (or its profiles stored and indexed).
-
-    Parsing allocates millions of small objects that all stay alive, and each allocation burst triggers a
-    collection that walks every live object of the process (in a server: the whole index). Measured at 10k
-    firms, the JSONL parse took 3 to 5 times as long with the collector running (benchmarks/import_parse.py).
-    Reference counting still frees everything acyclic; the collector resumes when the parse ends.
-
-    Everything allocated meanwhile is then in the youngest generation, so the first collection after the
-    pause walks all of it (about a second per 100k imported firms). With ``freeze`` it is moved out of the
-    collector's reach instead (``gc.freeze``, as a server does with its index after an import anyway):
-    reference counting still frees it, only cycles among it would be kept.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if freeze:
-                gc.freeze()
-            gc.enable()
 
 
 def _plan(data: bytes, fmt: Format, check: Checker | None, max_rows: int) -> ImportPlan:

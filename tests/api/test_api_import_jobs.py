@@ -4,6 +4,7 @@ worker; dry runs list the ids they would create and update; a job whose worker d
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -163,3 +164,25 @@ def test_job_of_a_dead_worker_is_reported_failed(
     assert client.get(f"/v1/imports/{fresh}", headers=ADMIN).json()["status"] == "queued"
     body = client.get(f"/v1/imports/{stale}", headers=ADMIN).json()
     assert body["status"] == "failed" and "no heartbeat" in body["error"]
+
+
+def test_a_finished_job_logs_how_long_each_phase_took(make_client: Callable[..., TestClient],
+                                                      caplog: Any) -> None:  # fmt: skip
+    client = make_client()
+    logger = logging.getLogger("chainmatch.imports")
+    logger.addHandler(caplog.handler)  # the service's loggers do not propagate to the root logger
+    try:
+        with caplog.at_level("INFO", logger="chainmatch.imports"):
+            accepted = client.post("/v1/imports", files={"file": ("m.csv", _csv())}, headers=ADMIN,
+                                   params={"mode": "job"})  # fmt: skip
+            job = _wait_finished(client, accepted.json()["id"])
+            deadline = time.monotonic() + 10  # the log line follows the job row's final update
+            while not [r for r in caplog.records if r.getMessage() == "import job finished"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+    finally:
+        logger.removeHandler(caplog.handler)
+    (record,) = [r for r in caplog.records if r.getMessage() == "import job finished"]
+    assert record.job_id == job["id"] and record.status == "succeeded"
+    phases = {k: getattr(record, k) for k in ("parsing_ms", "storing_ms", "indexing_ms")}
+    assert all(isinstance(ms, float) and ms >= 0 for ms in phases.values()), phases
