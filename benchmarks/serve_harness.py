@@ -170,8 +170,9 @@ class Server:
                                      start_new_session=True)  # fmt: skip
         deadline = started + self.ready_timeout_s
         streak = 0
+        ready_workers: set[int] = set()  # pids that answered ready: the kernel may send every probe to one
         with httpx.Client(base_url=self.base, timeout=5) as http:
-            while streak < 5 * self.workers:
+            while streak < 5 * self.workers or len(ready_workers) < self.workers:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"server exited; see {self.data_dir / 'server.log'}")
                 if time.perf_counter() > deadline:
@@ -179,7 +180,10 @@ class Server:
                 try:
                     if self.healthz_s is None and http.get("/healthz").status_code == 200:
                         self.healthz_s = time.perf_counter() - started
-                    ok = httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200  # fresh connection
+                    ready = httpx.get(f"{self.base}/readyz", timeout=5)  # a fresh connection: any worker
+                    ok = ready.status_code == 200
+                    if ok:
+                        ready_workers.add(int(ready.json()["worker"]))
                 except httpx.TransportError:
                     ok = False
                 streak = streak + 1 if ok else 0

@@ -134,3 +134,34 @@ def test_a_failed_import_index_write_is_never_handed_over(
     for service in (importer, other):
         assert service.index_seq == store_seq and service.index_size() == other.index_size()
         assert "big-5" in {i["supplier"]["id"] for i in _suppliers(service, "big-3")["items"]}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_a_large_batch_from_elsewhere_is_applied_by_one_worker_and_adopted_by_the_other(
+        two_workers: tuple[ChainmatchService, ChainmatchService], make_settings: Callable[..., Settings],
+        together: bool) -> None:  # fmt: skip
+    """A CLI import (no index of its own) reaches the workers only through the change log: the first worker
+    to take the snapshot lock applies it and publishes a snapshot, the other loads that snapshot."""
+    first, second = two_workers
+    engines = {id(s): s.index.engine for s in two_workers}
+    cli = ChainmatchService.open(make_settings(), build_index=False)
+    try:
+        assert len(cli.import_bytes(_jsonl("cli", 8), filename="firms.jsonl").created) == 8
+        store_seq = cli.repository.max_seq()
+    finally:
+        cli.close()
+    polls = [threading.Thread(target=s.sync, kwargs={"force": True}) for s in (first, second)]
+    for poll in polls:
+        poll.start()
+        if not together:
+            poll.join(30)
+    for poll in polls:
+        poll.join(30)
+    replaced = [s for s in two_workers if s.index.engine is not engines[id(s)]]
+    applied = [s for s in two_workers if s.index.engine is engines[id(s)]]
+    assert len(replaced) == 1 and len(applied) == 1  # one linked the batch, the other loaded its snapshot
+    assert applied[0].index.snapshot_seq == store_seq and replaced[0].index.source == "snapshot"
+    for service in two_workers:
+        assert service.index_seq == store_seq and service.index_size() == first.index_size()
+    assert _suppliers(first, "cli-3") == _suppliers(second, "cli-3")
+    assert "cli-5" in {i["supplier"]["id"] for i in _suppliers(second, "cli-3")["items"]}  # type: ignore[index]
