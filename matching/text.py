@@ -41,11 +41,12 @@ _STOPWORD_TEXT = """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalise_text(text: str) -> str:
     """NFKC (full-width → half-width), Traditional → Simplified, lower case, single spaces.
 
-    Cached: linking and vectorising one item normalise its product and description several times."""
+    Cached: linking and vectorising one item normalise its product and description several times, moments
+    apart, so a small cache (a few MB of descriptions) catches the repeats."""
     # the quick check is ~40x cheaper than normalize() on NFKC text (most product names; a description's
     # full-width punctuation is not)
     folded = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
