@@ -1,0 +1,85 @@
+"""Upper bounds of candidate pairs' scores, so that a single query fully scores only the pairs that can
+reach its top k.
+
+A bound takes each component exactly where it needs only the two parties' columns and texts (text,
+distance, capacity, cross-region, standing) and from above where it needs the relevance rules. Product
+never exceeds the pair's best graph relation ``g`` through the demand's node relevance, combined as head
+and purpose combine (``1 − (1 − g)²``), nor the strongest text factor times the text. Policy never exceeds
+1. The engine scores candidates in falling bound order and stops once :func:`settled` holds, so the list is
+the one that scoring every candidate gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from matching.columns import pair_dots
+from matching.components import capacity_score, cross_region_score, distance_score, great_circle_km
+from matching.item_index import ItemIndex
+from matching.ranking import Scored, served_hits
+from matching.relation_matrix import KIND_TEXT
+from matching.sides import Side
+
+SCORE_SLACK = 1e-6
+"""Scores are rounded to 6 decimals, which may lift one by up to half of this above its exact sum."""
+
+
+@dataclass
+class PairBounds:
+    """Per candidate pair: an upper bound of its score, and whether it could serve its demand outright
+    (a same-node or specialisation pair at the ``served`` level, which demotes the demand's text pairs)."""
+
+    total: np.ndarray
+    may_serve: np.ndarray
+
+
+def pair_bounds(index: ItemIndex, demand: Side, nodes: sp.csr_matrix, di: np.ndarray, rows: np.ndarray,
+                weights: Mapping[str, float]) -> PairBounds:
+    """Bounds of the pairs ``(demand[di], offer row rows)``; ``nodes`` is the demands' relevance to each
+    supply node (:func:`matching.candidates.supply_candidates_with_nodes`)."""
+    offers, p = index.offers, index.params
+    uniq, si = np.unique(rows, return_inverse=True)
+    slots = offers.ent.view[uniq].astype(np.int64)[si]
+    head_nodes, head_conf = offers.head_nodes.view[uniq][si], offers.head_conf.view[uniq][si]
+    relevance = nodes.toarray()[di[:, None], np.maximum(head_nodes, 0)]
+    graph = np.where(head_nodes >= 0, relevance * head_conf, 0.0).max(axis=1, initial=0.0).astype(np.float64)
+    text = np.clip(pair_dots(demand.text, offers.text.rows(uniq), di, si), 0.0, 1.0)
+    text_factor = max(p.text_relation_factor, p.linked_text_factor, p.weak_link_text_factor)
+    product = np.minimum(1.0, np.maximum(np.where(graph >= 1.0, 1.0, graph * (2.0 - graph)), text_factor * text))
+    km = great_circle_km(demand.lat[di], demand.lon[di], index.ent_lat.view[slots], index.ent_lon.view[slots])
+    exact = {
+        "product": product, "text": text, "distance": distance_score(km),
+        "capacity": capacity_score(offers.qty.view[uniq][si], offers.qty_dim.view[uniq][si], demand.qty[di],
+                                   demand.qty_dim[di]),
+        "cross_region": cross_region_score(demand.code[di], index.ent_code.view[slots]),
+        "policy": np.ones(len(di)), "standing": index.ent_standing.view[slots].astype(np.float64),
+    }
+    total = np.full(len(di), SCORE_SLACK)
+    for component, column in exact.items():
+        total += weights.get(component, 0.0) * column
+    return PairBounds(total=total, may_serve=(graph > 0) & (product >= p.served))
+
+
+def settled(scored: Scored, keep: np.ndarray, k: int, served: float, rest_max: float,
+            rest_may_serve: np.ndarray) -> bool:
+    """Whether the top k of the scored pairs is the top k of every candidate.
+
+    ``scored`` holds the pairs scored so far (backfill already marked among them), ``keep`` those a list
+    may hold, ``rest_max`` the highest bound among the unscored pairs and ``rest_may_serve`` the demands
+    an unscored pair could serve. The k-th main score must beat ``rest_max``. A text pair whose demand an
+    unscored pair might still serve could turn into backfill, so it must rank below the k-th as well.
+    """
+    main = keep & ~scored.backfill
+    unsure = np.setdiff1d(rest_may_serve, scored.di[served_hits(scored, served)])
+    doubtful = main & (scored.kind == KIND_TEXT) & np.isin(scored.di, unsure)
+    certain = scored.score[main & ~doubtful]
+    if len(certain) < k:
+        return False
+    kth = float(-np.partition(-certain, k - 1)[k - 1])
+    if kth <= rest_max:
+        return False
+    return not doubtful.any() or float(scored.score[doubtful].max()) < kth
