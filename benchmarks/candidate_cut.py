@@ -34,7 +34,9 @@ Listing = list[tuple[str, str | None, float]]
 UNCAPPED = 1 << 30
 
 
-def _engine(args: argparse.Namespace) -> MatchEngine:
+def load_or_build(args: argparse.Namespace) -> MatchEngine:
+    """The engine saved at ``args.index``; built from the generated corpus of ``args.size`` and saved first
+    when absent."""
     graph, regions, policy = load_graph(), RegionRegistry.load(), Policy.load()
     if not (args.index / "manifest.json").exists():
         frames, _ = cached_frames(graph, regions, args.size, seed=args.seed)
@@ -87,7 +89,7 @@ def main() -> None:
     parser.add_argument("--top-n", type=int, nargs="+", default=[2048, 1024, 512, 256])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    engine = _engine(args)
+    engine = load_or_build(args)
     ix = engine.index
     with_needs = [r for r in ix.records.values() if r.need_rows]
     picks = random.Random(args.seed).sample(with_needs, min(args.queries, len(with_needs)))
