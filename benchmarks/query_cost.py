@@ -38,7 +38,7 @@ from benchmarks.candidate_cut import load_or_build
 from matching.engine import MatchEngine
 from matching.items import ItemBuilder
 
-STAGES = ("supply_candidates", "stored", "filter_mask", "relevance", "components", "weighted_score",
+STAGES = ("supply_candidates", "supply_candidates_with_nodes", "pair_bounds", "settled", "stored", "filter_mask", "relevance", "components", "weighted_score",
           "mark_served", "dedupe", "top_k")
 
 

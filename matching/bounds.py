@@ -64,22 +64,28 @@ def pair_bounds(index: ItemIndex, demand: Side, nodes: sp.csr_matrix, di: np.nda
     return PairBounds(total=total, may_serve=(graph > 0) & (product >= p.served))
 
 
-def settled(scored: Scored, keep: np.ndarray, k: int, served: float, rest_max: float,
-            rest_may_serve: np.ndarray) -> bool:
-    """Whether the top k of the scored pairs is the top k of every candidate.
+def certain_kth(scored: Scored, keep: np.ndarray, k: int, served: float, rest_may_serve: np.ndarray
+                ) -> tuple[float | None, float]:  # fmt: skip
+    """``(k-th main score, best doubtful score)`` of the pairs scored so far (``None``: fewer than k main).
 
     ``scored`` holds the pairs scored so far (backfill already marked among them), ``keep`` those a list
-    may hold, ``rest_max`` the highest bound among the unscored pairs and ``rest_may_serve`` the demands
-    an unscored pair could serve. The k-th main score must beat ``rest_max``. A text pair whose demand an
-    unscored pair might still serve could turn into backfill, so it must rank below the k-th as well.
+    may hold and ``rest_may_serve`` the demands an unscored pair could serve. A text pair of such a demand
+    is doubtful: it could still turn into backfill, so it does not count towards the k.
     """
     main = keep & ~scored.backfill
     unsure = np.setdiff1d(rest_may_serve, scored.di[served_hits(scored, served)])
     doubtful = main & (scored.kind == KIND_TEXT) & np.isin(scored.di, unsure)
     certain = scored.score[main & ~doubtful]
+    doubt = float(scored.score[doubtful].max()) if doubtful.any() else -np.inf
     if len(certain) < k:
-        return False
-    kth = float(-np.partition(-certain, k - 1)[k - 1])
-    if kth <= rest_max:
-        return False
-    return not doubtful.any() or float(scored.score[doubtful].max()) < kth
+        return None, doubt
+    return float(-np.partition(-certain, k - 1)[k - 1]), doubt
+
+
+def settled(scored: Scored, keep: np.ndarray, k: int, served: float, rest_max: float,
+            rest_may_serve: np.ndarray) -> bool:
+    """Whether the top k of the scored pairs is the top k of every candidate: the k-th main score
+    (:func:`certain_kth`) beats ``rest_max``, the highest bound among the unscored pairs, and every
+    doubtful text pair ranks below it."""
+    kth, doubt = certain_kth(scored, keep, k, served, rest_may_serve)
+    return kth is not None and kth > rest_max and doubt < kth

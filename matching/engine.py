@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from matching.batch import ProgressFn, top_suppliers_all
-from matching.bounds import pair_bounds, settled
+from matching.bounds import certain_kth, pair_bounds, settled
 from matching.candidates import SMALL_BLOCK, demand_candidates, supply_candidates_with_nodes
 from matching.chains import ChainGraph
 from matching.components import components, filter_mask, weighted_score
@@ -302,11 +302,15 @@ class MatchEngine:
                 uniq, si = np.unique(rows[head], return_inverse=True)
                 supply = stored(ix, ix.offers, uniq)
                 pairs = self._score(ix, demand, supply, di[head], si, profile, filters or profile.filters)
-                if settled(pairs.scored, pairs.keep, k, self.params.served, float(bounds.total[rest[0]]),
-                           np.unique(di[rest][bounds.may_serve[rest]])):
+                may_serve = np.unique(di[rest][bounds.may_serve[rest]])
+                if settled(pairs.scored, pairs.keep, k, self.params.served, float(bounds.total[rest[0]]), may_serve):
                     return self._respond(ix, demand, supply, pairs, k, profile, warnings, asking, query_id,
                                          query_text, query_region)
-                take *= GROW_SCORED
+                # Next, every candidate whose bound reaches the k-th score so far (which only rises as more are
+                # scored); when that is no more than now (too few main pairs, or doubtful ones), GROW× as many.
+                kth, _ = certain_kth(pairs.scored, pairs.keep, k, self.params.served, may_serve)
+                reach = 0 if kth is None else int(np.count_nonzero(bounds.total >= kth))
+                take = reach if reach > take else take * GROW_SCORED
         uniq, si = np.unique(rows, return_inverse=True)
         supply = stored(ix, ix.offers, uniq)
         return self._finish(ix, demand, supply, di, si, k, weights, filters, warnings, asking, query_id,
