@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.columns import pair_dots
-from matching.components import capacity_score, cross_region_score, distance_score, great_circle_km
+from matching.components import capacity_score
+from matching.county_terms import county_table
 from matching.item_index import ItemIndex
 from matching.ranking import Scored, served_hits
 from matching.relation_matrix import KIND_TEXT
@@ -50,18 +51,31 @@ def pair_bounds(index: ItemIndex, demand: Side, nodes: sp.csr_matrix, di: np.nda
     text = np.clip(pair_dots(demand.text, offers.text.rows(uniq), di, si), 0.0, 1.0)
     text_factor = max(p.text_relation_factor, p.linked_text_factor, p.weak_link_text_factor)
     product = np.minimum(1.0, np.maximum(np.where(graph >= 1.0, 1.0, graph * (2.0 - graph)), text_factor * text))
-    km = great_circle_km(demand.lat[di], demand.lon[di], index.ent_lat.view[slots], index.ent_lon.view[slots])
+    distance, cross = _party_terms(index, demand, di, slots)
     exact = {
-        "product": product, "text": text, "distance": distance_score(km),
+        "product": product, "text": text, "distance": distance,
         "capacity": capacity_score(offers.qty.view[uniq][si], offers.qty_dim.view[uniq][si], demand.qty[di],
                                    demand.qty_dim[di]),
-        "cross_region": cross_region_score(demand.code[di], index.ent_code.view[slots]),
+        "cross_region": cross,
         "policy": np.ones(len(di)), "standing": index.ent_standing.view[slots].astype(np.float64),
     }
     total = np.full(len(di), SCORE_SLACK)
     for component, column in exact.items():
         total += weights.get(component, 0.0) * column
     return PairBounds(total=total, may_serve=(graph > 0) & (product >= p.served))
+
+
+def _party_terms(index: ItemIndex, demand: Side, di: np.ndarray, slots: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``(distance, cross-region)`` of each pair, looked up per county for each demand of the block."""
+    counties = county_table(index.regions)
+    county = counties.indices(index.ent_code.view[slots])
+    distance, cross = np.empty(len(di)), np.empty(len(di))
+    for d in np.unique(di).tolist():
+        at = di == d
+        by_county = counties.terms(float(demand.lat[d]), float(demand.lon[d]), int(demand.code[d]))
+        distance[at], cross[at] = by_county[0][county[at]], by_county[1][county[at]]
+    return distance, cross
 
 
 def certain_kth(scored: Scored, keep: np.ndarray, k: int, served: float, rest_may_serve: np.ndarray

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from matching.columns import RowBlocks, padded_to_csr, take_rows
-from matching.components import cross_region_score, distance_score, great_circle_km
+from matching.county_terms import county_table
 from matching.item_index import ItemIndex
 from matching.sides import Side
 
@@ -121,15 +121,17 @@ def _supplier_key(index: ItemIndex, demands: Side, weights: Mapping[str, float])
     columns (distance, cross-region, standing): the score a pair can reach, up to its text, capacity and
     policy. Dead offer rows rank last (``-inf``)."""
     offers = index.offers
+    counties = county_table(index.regions)
 
     def key(i: int, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         alive = offers.alive.view
         ok = rows < len(alive)
         ok[ok] = alive[rows[ok]]
         slots = offers.ent.view[np.where(ok, rows, 0)]
-        km = great_circle_km(demands.lat[i], demands.lon[i], index.ent_lat.view[slots], index.ent_lon.view[slots])
-        total = (weights.get("product", 0.0) * scores + weights.get("distance", 0.0) * distance_score(km)
-                 + weights.get("cross_region", 0.0) * cross_region_score(demands.code[i], index.ent_code.view[slots])
+        county = counties.indices(index.ent_code.view[slots])  # before terms(): it may add counties
+        distance, cross = counties.terms(float(demands.lat[i]), float(demands.lon[i]), int(demands.code[i]))
+        total = (weights.get("product", 0.0) * scores + weights.get("distance", 0.0) * distance[county]
+                 + weights.get("cross_region", 0.0) * cross[county]
                  + weights.get("standing", 0.0) * index.ent_standing.view[slots])
         out: np.ndarray = np.where(ok, total, -np.inf)
         return out
