@@ -5,10 +5,7 @@ first when absent), samples ``--queries`` stored needs (seeded), warms up, and a
 ``suppliers_for(enterprise, need, k=10)`` for ``--rounds`` rounds. Prints per round the wall p50 / p90 / p99
 and the process CPU per query, and a digest of every returned list (supplier, offer, score), so two trees
 can be checked to return the same lists. ``--stages`` also times the pipeline's stages by wrapping the
-functions :mod:`matching.engine` calls (the wrappers add a little to every figure). ``--baseline`` answers
-every query twice, alternating which goes first: as the engine does now and as it did before bounded
-scoring (every candidate scored; rows copied by the NumPy gather), and compares the two lists and costs
-within one process, so the machine's other load weighs on both alike.
+functions :mod:`matching.engine` calls (the wrappers add a little to every figure).
 
 Old against new on the same saved index, alternately (``PYTHONPATH`` picks the tree)::
 
@@ -25,20 +22,18 @@ import json
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import matching.columns as columns_module
 import matching.engine as engine_module
 from benchmarks.candidate_cut import load_or_build
 from matching.engine import MatchEngine
 from matching.items import ItemBuilder
 
-STAGES = ("supply_candidates", "supply_candidates_with_nodes", "pair_bounds", "settled", "stored", "filter_mask", "relevance", "components", "weighted_score",
+STAGES = ("supply_candidates", "stored", "filter_mask", "relevance", "components", "weighted_score",
           "mark_served", "dedupe", "top_k")
 
 
@@ -76,41 +71,6 @@ def _round(engine: MatchEngine, queries: list[tuple[str, str]]) -> tuple[np.ndar
     return np.array(ms), cpu_ms, digest.hexdigest()[:16]
 
 
-@contextmanager
-def _before_bounds() -> Iterator[None]:
-    """The query path before bounded scoring: every candidate scored, rows copied by the NumPy gather."""
-    first, many = engine_module.FIRST_SCORED, columns_module.MANY_ROWS
-    engine_module.FIRST_SCORED = columns_module.MANY_ROWS = 1 << 40
-    try:
-        yield
-    finally:
-        engine_module.FIRST_SCORED, columns_module.MANY_ROWS = first, many
-
-
-def _paired(engine: MatchEngine, queries: list[tuple[str, str]]) -> dict[str, Any]:
-    """Each query now and before, alternating the order; wall and CPU ms, and how many lists differ."""
-    ms: dict[str, list[float]] = {"now": [], "before": []}
-    cpu = {"now": 0.0, "before": 0.0}
-    differ = 0
-    for n, (eid, nid) in enumerate(queries):
-        lists: dict[str, list[tuple[str, str | None, float]]] = {}
-        for which in (("now", "before") if n % 2 == 0 else ("before", "now")):
-            with _before_bounds() if which == "before" else nullcontext():
-                started, cpu_started = time.perf_counter(), time.process_time()
-                items = engine.suppliers_for(eid, nid, k=10).items
-                ms[which].append((time.perf_counter() - started) * 1000)
-                cpu[which] += time.process_time() - cpu_started
-            lists[which] = [(it.supplier.id, it.offer_id, it.score) for it in items]
-        differ += lists["now"] != lists["before"]
-    out: dict[str, Any] = {"lists_differ": differ}
-    for which in ("now", "before"):
-        out[which] = {**{f"p{q}_ms": round(float(np.percentile(ms[which], q)), 2) for q in (50, 90, 99)},
-                      "cpu_ms_per_query": round(cpu[which] * 1000 / len(queries), 2)}
-    out["ratio_p50"] = round(out["now"]["p50_ms"] / out["before"]["p50_ms"], 3)
-    out["ratio_cpu"] = round(out["now"]["cpu_ms_per_query"] / out["before"]["cpu_ms_per_query"], 3)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="corpus size when the index must be built")
@@ -119,7 +79,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--stages", action="store_true", help="time the pipeline's stages too")
-    parser.add_argument("--baseline", action="store_true", help="also answer each query as before bounded scoring")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     engine = load_or_build(args)
@@ -141,8 +100,6 @@ def main() -> None:
             whole = float(ms.sum()) / 1000
             row["stages_share"] = {k: round(v / whole, 3) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
             row["stages_share"]["rest"] = round(1 - sum(totals.values()) / whole, 3)
-        if args.baseline:
-            row["paired"] = _paired(engine, queries)
         rounds.append(row)
         print(" | ".join(f"{k} {v}" for k, v in row.items()), flush=True)
     if args.json:

@@ -97,23 +97,13 @@ def supply_candidates(index: ItemIndex, demands: Side, top_n: int, weights: Mapp
     Given the query's component ``weights``, a few demands whose graph candidates exceed ``top_n`` keep the
     ``top_n`` that :func:`_supplier_key` ranks first, not an arbitrary share of equally related offers.
     """
-    di, rows, _ = supply_candidates_with_nodes(index, demands, top_n, weights)
-    return di, rows
-
-
-def supply_candidates_with_nodes(index: ItemIndex, demands: Side, top_n: int,
-                                 weights: Mapping[str, float] | None = None
-                                 ) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:  # fmt: skip
-    """:func:`supply_candidates` and the demands' relevance to every supply node (demands × nodes), which
-    bounds each candidate's graph relation (:mod:`matching.bounds`)."""
     p = index.params
     offers = index.offers
     nodes = _demand_nodes(index, demands)
     rank = None if weights is None else _supplier_key(index, demands, weights)
     parts = [_topn(nodes, offers.head_matrix, top_n, 1e-6, rank)]
     parts.append(_topn(_retrieval(index, demands.text), offers.retrieval, p.text_top_n, p.text_candidate_min))
-    di, rows = _unique(parts, len(offers))
-    return di, rows, nodes
+    return _unique(parts, len(offers))
 
 
 def _supplier_key(index: ItemIndex, demands: Side, weights: Mapping[str, float]) -> RankKey:

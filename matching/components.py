@@ -49,16 +49,6 @@ def distance_score(km: np.ndarray) -> np.ndarray:
     return score
 
 
-def capacity_score(cap: np.ndarray, cap_dim: np.ndarray, vol: np.ndarray, vol_dim: np.ndarray) -> np.ndarray:
-    """The capacity component: the share of the volume the capacity covers (in one base dimension), capped
-    at 1; neutral when either is missing or the dimensions differ."""
-    same_dim = (cap_dim >= 0) & (cap_dim == vol_dim)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        capacity = np.where(vol <= 0, 1.0, np.minimum(1.0, cap / vol))
-    score: np.ndarray = np.where(same_dim & ~np.isnan(cap) & ~np.isnan(vol), capacity, NEUTRAL)
-    return score
-
-
 def cross_region_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The cross-region component of region codes ``a`` and ``b``: another province 1, another city 0.7,
     the same city 0.3, the same county 0, unknown neutral."""
@@ -74,7 +64,11 @@ def components(
     """``({component: column}, distance in km)`` for the pairs."""
     km = distance_km(demand, supply, di, si)
     distance = distance_score(km)
-    capacity = capacity_score(supply.qty[si], supply.qty_dim[si], demand.qty[di], demand.qty_dim[di])
+    cap, vol = supply.qty[si], demand.qty[di]
+    same_dim = (supply.qty_dim[si] >= 0) & (supply.qty_dim[si] == demand.qty_dim[di])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = np.where(vol <= 0, 1.0, np.minimum(1.0, cap / vol))
+    capacity = np.where(same_dim & ~np.isnan(cap) & ~np.isnan(vol), capacity, NEUTRAL)
     cross = cross_region_score(demand.code[di], supply.code[si])
     chains = index.relations.node_chains
     pair = chains[np.maximum(rel.demand_node, 0)] | chains[np.maximum(rel.supply_node, 0)]

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from matching.batch import ProgressFn, top_suppliers_all
-from matching.bounds import certain_kth, pair_bounds, settled
-from matching.candidates import SMALL_BLOCK, demand_candidates, supply_candidates_with_nodes
+from matching.candidates import demand_candidates, supply_candidates
 from matching.chains import ChainGraph
 from matching.components import components, filter_mask, weighted_score
 from matching.corpus import FrameChunks
@@ -34,7 +32,7 @@ from matching.persist import load_index, save_index
 from matching.profiles import Enterprise, Need, Offer
 from matching.ranking import Scored, dedupe, mark_served, top_k
 from matching.relation_matrix import RelationMatrix
-from matching.relevance import Relevance, relevance
+from matching.relevance import relevance
 from matching.results import MatchResult
 from matching.scoring import PolicyLookup, RegionLookup
 from matching.sides import Side, concat, inferred, query, stored
@@ -45,20 +43,6 @@ from matching.weights import DEFAULT_PROFILE, MatchFilters, WeightProfile
 __all__ = ["MatchEngine", "frames_to_profiles", "profiles_to_frames"]
 
 COMPACT_AFTER_BLOCKS = 8  # appended write batches before a background merge
-FIRST_SCORED = 8  # × k: the best-bounded candidates a single query scores first
-GROW_SCORED = 4  # how many times more it scores in each further round
-
-
-@dataclass
-class _Pairs:
-    """Scored candidate pairs of one query: which a list may keep, and what their items explain."""
-
-    scored: Scored
-    keep: np.ndarray
-    rel: Relevance
-    comps: dict[str, np.ndarray]
-    km: np.ndarray
-    filters: MatchFilters
 
 
 class MatchEngine:
@@ -284,33 +268,12 @@ class MatchEngine:
                    filters: MatchFilters | None, warnings: list[str], asking: str | None,
                    query_id: str | None = None, query_text: str = "",
                    query_region: str | None = None) -> MatchResult:
-        profile = weights or DEFAULT_PROFILE
-        di, rows, nodes = supply_candidates_with_nodes(ix, demand, self.params.graph_top_n, profile.weights)
+        di, rows = supply_candidates(ix, demand, self.params.graph_top_n, (weights or DEFAULT_PROFILE).weights)
         alive = ix.offers.alive.view  # rows a concurrent write appended but has not published yet are skipped
         keep = rows < len(alive)
         di, rows = di[keep], rows[keep]
         keep = alive[rows]
         di, rows = di[keep], rows[keep]
-        if k >= 1 and len(demand) <= SMALL_BLOCK and not (demand.use_node >= 0).any():
-            # Score the candidates in falling bound order, and only until no unscored one can reach the top k
-            # (inferred demand has its own relevance rules and de-duplication, so it is always scored whole).
-            bounds = pair_bounds(ix, demand, nodes, di, rows, profile.weights)
-            order = np.argsort(-bounds.total, kind="stable")
-            take = FIRST_SCORED * k
-            while take < len(order):
-                head, rest = order[:take], order[take:]
-                uniq, si = np.unique(rows[head], return_inverse=True)
-                supply = stored(ix, ix.offers, uniq)
-                pairs = self._score(ix, demand, supply, di[head], si, profile, filters or profile.filters)
-                may_serve = np.unique(di[rest][bounds.may_serve[rest]])
-                if settled(pairs.scored, pairs.keep, k, self.params.served, float(bounds.total[rest[0]]), may_serve):
-                    return self._respond(ix, demand, supply, pairs, k, profile, warnings, asking, query_id,
-                                         query_text, query_region)
-                # Next, every candidate whose bound reaches the k-th score so far (which only rises as more are
-                # scored); when that is no more than now (too few main pairs, or doubtful ones), GROW× as many.
-                kth, _ = certain_kth(pairs.scored, pairs.keep, k, self.params.served, may_serve)
-                reach = 0 if kth is None else int(np.count_nonzero(bounds.total >= kth))
-                take = reach if reach > take else take * GROW_SCORED
         uniq, si = np.unique(rows, return_inverse=True)
         supply = stored(ix, ix.offers, uniq)
         return self._finish(ix, demand, supply, di, si, k, weights, filters, warnings, asking, query_id,
@@ -344,32 +307,19 @@ class MatchEngine:
         if k < 1:
             raise InvalidInputError("k must be at least 1")
         profile = weights or DEFAULT_PROFILE
-        pairs = self._score(ix, demand, supply, di, si, profile, filters or profile.filters, equipment)
-        return self._respond(ix, demand, supply, pairs, k, profile, warnings, asking, query_id, query_text,
-                             query_region)
-
-    def _score(self, ix: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray,
-               profile: WeightProfile, active: MatchFilters, equipment: bool = False) -> _Pairs:
-        """Filters, relevance, components and the weighted score of the pairs ``(demand[di], supply[si])``."""
+        active = filters or profile.filters
+        pfilter = PairFilter.from_filters(active, ix.regions.in_circle_codes())
         ok = filter_mask(ix, demand, supply, di, si, active)
         di, si = di[ok], si[ok]
         rel = relevance(ix, demand, supply, di, si, equipment=equipment)
         comps, km = components(ix, demand, supply, di, si, rel)
         score = weighted_score(comps, profile)
+        keep = rel.keep & (score >= active.min_score)
         scored = Scored(di=di, si=si, score=score, backfill=rel.backfill.copy(), kind=rel.kind,
                         product=rel.product, inferred=demand.use_node[di] >= 0, buyer=demand.slot[di],
                         supply_row=supply.row[si])
         mark_served(scored, self.params.served)
-        return _Pairs(scored, rel.keep & (score >= active.min_score), rel, comps, km, active)
-
-    def _respond(self, ix: ItemIndex, demand: Side, supply: Side, pairs: _Pairs, k: int, profile: WeightProfile,
-                 warnings: list[str], asking: str | None, query_id: str | None, query_text: str,
-                 query_region: str | None) -> MatchResult:
-        """The top k of the scored pairs as explained items, with the parties' warnings."""
-        scored, rel, comps, km = pairs.scored, pairs.rel, pairs.comps, pairs.km
-        di, si, score = scored.di, scored.si, scored.score
-        pfilter = PairFilter.from_filters(pairs.filters, ix.regions.in_circle_codes())
-        idx = np.flatnonzero(pairs.keep)
+        idx = np.flatnonzero(keep)
         sub = Scored(*(getattr(scored, f)[idx] for f in Scored.__dataclass_fields__))
         order = idx[top_k(sub, dedupe(sub), k, lambda sel: self._tie_keys(ix, demand, sub, sel))]
         builder = ItemBuilder(ix)

@@ -31,15 +31,10 @@ class Scored:
     supply_row: np.ndarray  # offer row (−1: the querying party's offer)
 
 
-def served_hits(s: Scored, served: float) -> np.ndarray:
-    """Pairs that serve their demand with the very product asked (same node or a specialisation)."""
-    hit: np.ndarray = ((s.kind == SAME) | (s.kind == SPEC)) & (s.product >= served)
-    return hit
-
-
 def mark_served(s: Scored, served: float) -> None:
     """Text-only pairs of a demand the graph already serves with the very product asked become backfill."""
-    done = np.unique(s.di[served_hits(s, served)])
+    hit = ((s.kind == SAME) | (s.kind == SPEC)) & (s.product >= served)
+    done = np.unique(s.di[hit])
     s.backfill |= (s.kind == KIND_TEXT) & np.isin(s.di, done)
 
 
