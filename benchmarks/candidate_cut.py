@@ -47,6 +47,14 @@ def load_or_build(args: argparse.Namespace) -> MatchEngine:
     return MatchEngine.load(args.index, graph, regions, policy)
 
 
+def sampled_needs(engine: MatchEngine, count: int, seed: int) -> list[tuple[str, str]]:
+    """``(enterprise, need)`` of ``count`` firms with needs, drawn with ``seed``: each firm's first need."""
+    ix = engine.index
+    with_needs = [r for r in ix.records.values() if r.need_rows]
+    picks = random.Random(seed).sample(with_needs, min(count, len(with_needs)))
+    return [(r.enterprise.id, ix.needs.item_id[r.need_rows[0]]) for r in picks]
+
+
 @contextmanager
 def _setting(engine: MatchEngine, top_n: int, ranked: bool) -> Iterator[None]:
     """``graph_top_n`` and the cut rule for the block; the arbitrary rule ranks by the relation alone."""
@@ -90,10 +98,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     engine = load_or_build(args)
-    ix = engine.index
-    with_needs = [r for r in ix.records.values() if r.need_rows]
-    picks = random.Random(args.seed).sample(with_needs, min(args.queries, len(with_needs)))
-    queries = [(r.enterprise.id, ix.needs.item_id[r.need_rows[0]]) for r in picks]
+    queries = sampled_needs(engine, args.queries, args.seed)
     _answer(engine, queries[:30])  # warm the caches and the memory-mapped pages
     settings = [(UNCAPPED, True), (2048, False)] + [(n, True) for n in args.top_n]
     reference: list[Listing] = []

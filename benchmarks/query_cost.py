@@ -19,7 +19,6 @@ import argparse
 import functools
 import hashlib
 import json
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import matching.engine as engine_module
-from benchmarks.candidate_cut import load_or_build
+from benchmarks.candidate_cut import load_or_build, sampled_needs
 from matching.engine import MatchEngine
 from matching.items import ItemBuilder
 
@@ -82,10 +81,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     engine = load_or_build(args)
-    ix = engine.index
-    with_needs = [r for r in ix.records.values() if r.need_rows]
-    picks = random.Random(args.seed).sample(with_needs, min(args.queries, len(with_needs)))
-    queries = [(r.enterprise.id, ix.needs.item_id[r.need_rows[0]]) for r in picks]
+    queries = sampled_needs(engine, args.queries, args.seed)
     _round(engine, queries[:30])  # warm the caches and the pages
     totals: dict[str, float] = defaultdict(float)
     if args.stages:
