@@ -14,7 +14,8 @@ FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CHAINMATCH_DATA_DIR=/var/lib/chainmatch \
-    CHAINMATCH_SEEDS_DIR=/opt/chainmatch/seeds
+    CHAINMATCH_SEEDS_DIR=/opt/chainmatch/seeds \
+    NUMBA_CACHE_DIR=/var/lib/chainmatch/.numba-cache
 RUN groupadd --system chainmatch && useradd --system --gid chainmatch --home /var/lib/chainmatch chainmatch \
     && mkdir -p /var/lib/chainmatch /opt/chainmatch && chown chainmatch:chainmatch /var/lib/chainmatch
 COPY --from=build /wheels /wheels

@@ -14,9 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
-from matching.columns import RowBlocks, padded_to_csr, take_rows
+from matching.array_sets import unique
+from matching.columns import RowBlocks, padded_to_csr
 from matching.county_terms import county_table
 from matching.item_index import ItemIndex
+from matching.kernels import cut_key, posting_sums
 from matching.sides import Side
 
 SMALL_BLOCK = 16
@@ -60,19 +62,17 @@ def _shifted(rank: RankKey, start: int) -> RankKey:
 
 def _postings_topn(left: sp.csr_matrix, postings: sp.csr_matrix, top_n: int, threshold: float,
                    rank: RankKey | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-n of a few rows times ``postings`` (features × items): sum the touched postings only."""
+    """Top-n of a few rows times ``postings`` (features × items): sum the touched postings only (compiled)."""
     out_rows: list[np.ndarray] = []
     out_cols: list[np.ndarray] = []
     for i in range(left.shape[0]):
         lo, hi = left.indptr[i], left.indptr[i + 1]
         if lo == hi:
             continue
-        touched = take_rows(postings, left.indices[lo:hi].astype(np.int64))
-        if touched.nnz == 0:
+        items, scores = posting_sums(left.indices[lo:hi], left.data[lo:hi], postings.indptr, postings.indices,
+                                     postings.data, postings.shape[1])
+        if len(items) == 0:
             continue
-        weights = np.repeat(left.data[lo:hi], np.diff(touched.indptr))
-        items, inverse = np.unique(touched.indices, return_inverse=True)
-        scores = np.bincount(inverse, weights=touched.data * weights)
         ok = np.flatnonzero(scores > threshold)
         if len(ok) > top_n:
             key = scores[ok] if rank is None else rank(i, items[ok].astype(np.int64), scores[ok])
@@ -113,8 +113,19 @@ def _supplier_key(index: ItemIndex, demands: Side, weights: Mapping[str, float])
     offers = index.offers
     counties = county_table(index.regions)
 
+    terms = (weights.get("product", 0.0), weights.get("distance", 0.0), weights.get("cross_region", 0.0),
+             weights.get("standing", 0.0))
+
     def key(i: int, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         alive = offers.alive.view
+        for _ in range(2):  # compiled; a second try after the table learnt the missing counties
+            distance, cross = counties.terms(float(demands.lat[i]), float(demands.lon[i]), int(demands.code[i]))
+            fast = cut_key(rows, scores, alive, offers.ent.view, index.ent_code.view, counties.lookup, distance,
+                           cross, index.ent_standing.view, terms)
+            if fast is not None:
+                return fast
+            live = rows[rows < len(alive)]
+            counties.indices(index.ent_code.view[offers.ent.view[live]])
         ok = rows < len(alive)
         ok[ok] = alive[rows[ok]]
         slots = offers.ent.view[np.where(ok, rows, 0)]
@@ -180,7 +191,7 @@ def demand_candidates(index: ItemIndex, supply: Side, top_n: int) -> tuple[np.nd
     made = sp.csr_matrix(head @ rel.inferable_sparse_t, dtype=np.float32)
     fors = _node_rows(supply.for_nodes, (supply.for_nodes >= 0).astype(np.float32), n)
     made = made + sp.csr_matrix(fors @ rel.self_and_ancestors.T, dtype=np.float32)
-    made_nodes = np.unique(sp.csr_matrix(made).indices)
+    made_nodes = unique(sp.csr_matrix(made).indices)
     slots: list[int] = []
     nodes: list[int] = []
     if len(made_nodes):
@@ -199,5 +210,5 @@ def demand_candidates(index: ItemIndex, supply: Side, top_n: int) -> tuple[np.nd
 def _unique(parts: list[tuple[np.ndarray, np.ndarray]], width: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, np.int64)
     cols = np.concatenate([c for _, c in parts]) if parts else np.zeros(0, np.int64)
-    key = np.unique(rows * max(width, 1) + cols)
+    key = unique(rows * max(width, 1) + cols)
     return key // max(width, 1), key % max(width, 1)

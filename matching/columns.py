@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from matching.kernels import pair_dots_few
+
 
 class Growable:
     """A numpy array with spare capacity; ``view`` is the filled part (rows ``0 .. len-1``)."""
@@ -185,15 +187,6 @@ def row_dots(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
 
 SMALL_SIDE = 16
 """Up to this many rows on the ``a`` side, :func:`pair_dots` scatters each ``a`` row into a dense vector."""
-_scratch = threading.local()
-
-
-def _dense_row(width: int) -> np.ndarray:
-    """This thread's zeroed float64 vector of ``width`` (one per feature; callers zero what they set)."""
-    vec: np.ndarray | None = getattr(_scratch, "vec", None)
-    if vec is None or len(vec) != width:
-        vec = _scratch.vec = np.zeros(width, dtype=np.float64)
-    return vec
 
 
 def pair_dots(a: sp.csr_matrix, b: sp.csr_matrix, ai: np.ndarray, bi: np.ndarray) -> np.ndarray:
@@ -209,20 +202,7 @@ def pair_dots(a: sp.csr_matrix, b: sp.csr_matrix, ai: np.ndarray, bi: np.ndarray
     # Both ways sum exact float64 products of the float32 weights and round to float32, so a pair scores
     # the same in a single query as in a batch run.
     if a.shape[0] <= SMALL_SIDE:
-        dense = _dense_row(a.shape[1])
-        out = np.zeros((b.shape[0], a.shape[0]), dtype=np.float64)
-        starts = b.indptr[:-1]
-        filled = np.flatnonzero(np.diff(b.indptr))
-        for r in np.unique(ai).tolist():
-            cols = a.indices[a.indptr[r] : a.indptr[r + 1]]
-            dense[cols] = a.data[a.indptr[r] : a.indptr[r + 1]]
-            try:
-                prods = b.data * dense[b.indices]
-                if len(filled):
-                    out[filled, r] = np.add.reduceat(prods, starts[filled])
-            finally:
-                dense[cols] = 0.0
-        dots = out[bi, ai]
+        dots = pair_dots_few(a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, ai, bi, a.shape[1])
     else:
         dots = row_dots(a[ai].astype(np.float64), b[bi].astype(np.float64))
     return np.asarray(dots, dtype=np.float32).astype(np.float64)

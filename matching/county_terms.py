@@ -30,6 +30,12 @@ class CountyTable:
         # (codes, lat, lon), replaced as one tuple before the new codes' indices are published
         self._columns = (np.array([-1], dtype=np.int64), np.array([np.nan]), np.array([np.nan]))
 
+    @property
+    def lookup(self) -> np.ndarray:
+        """Region code → table index (−1: not seen yet), for compiled readers; an index is published only after
+        the columns that :meth:`terms` reads hold it."""
+        return self._index
+
     def indices(self, codes: np.ndarray) -> np.ndarray:
         """The table index of each region code (codes it has not seen yet are added)."""
         known = (codes >= 0) & (codes < CODE_LIMIT)

@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from matching.array_sets import unique
 from matching.batch import ProgressFn, top_suppliers_all
 from matching.candidates import demand_candidates, supply_candidates
 from matching.chains import ChainGraph
 from matching.components import components, filter_mask, weighted_score
 from matching.corpus import FrameChunks
+from matching.county_terms import county_table
 from matching.errors import InvalidInputError, NotFoundError
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
@@ -26,6 +28,7 @@ from matching.item_columns import EntRecord
 from matching.item_index import ItemIndex
 from matching.item_work import StartedWork
 from matching.items import QUERY_ID, ItemBuilder
+from matching.kernels import warm_up
 from matching.linking import ItemLinks
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.persist import load_index, save_index
@@ -53,6 +56,7 @@ class MatchEngine:
         self.params = index.params
         self._writes = threading.Lock()  # serialises writers (reads never take it)
         self._compactor: threading.Thread | None = None
+        _warm_kernels(index)
 
     # -- construction and updates ---------------------------------------------------------------
 
@@ -286,7 +290,7 @@ class MatchEngine:
         alive = ix.needs.alive.view
         need_rows = need_rows[need_rows < len(alive)]
         need_rows = need_rows[alive[need_rows]]
-        explicit = stored(ix, ix.needs, np.unique(need_rows))
+        explicit = stored(ix, ix.needs, unique(need_rows))
         made = {(int(s), int(n)): ix.records[ix.ent_id[s]].made.get(int(n), 0.0)
                 for s, n in zip(slots, nodes, strict=True)}
         made = {key: conf for key, conf in made.items() if conf > 0}
@@ -382,6 +386,17 @@ class MatchEngine:
                 elif only == (what, cols.item_id[row]):
                     out.append(_unit_warning(f"{what} {only[1]}", unit))
         return out
+
+
+def _warm_kernels(ix: ItemIndex) -> None:
+    """Compile the query kernels for this index's column types before it serves (see :mod:`matching.kernels`)."""
+    csr = [(m.indptr, m.indices, m.data) for cols in (ix.offers, ix.needs)
+           for rows in (cols.retrieval, cols.head_matrix, cols.use_matrix) for _, _, m in rows.blocks]
+    text = [(m.indptr, m.indices, m.data) for cols in (ix.offers, ix.needs) for _, m, _ in cols.text.blocks]
+    counties = county_table(ix.regions)
+    distance, cross = counties.terms(np.nan, np.nan, -1)
+    warm_up(csr, (ix.offers.alive.view, ix.offers.ent.view, ix.ent_code.view, counties.lookup, distance, cross,
+                  ix.ent_standing.view), ix.relations.head, text)
 
 
 def _unit_warning(where: str, unit: str) -> str:

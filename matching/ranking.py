@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matching.array_sets import unique
 from matching.relation_matrix import KIND_TEXT
 from matching.relevance import SAME, SPEC
 
@@ -34,7 +35,7 @@ class Scored:
 def mark_served(s: Scored, served: float) -> None:
     """Text-only pairs of a demand the graph already serves with the very product asked become backfill."""
     hit = ((s.kind == SAME) | (s.kind == SPEC)) & (s.product >= served)
-    done = np.unique(s.di[hit])
+    done = unique(s.di[hit])
     s.backfill |= (s.kind == KIND_TEXT) & np.isin(s.di, done)
 
 
@@ -47,7 +48,7 @@ def dedupe(s: Scored) -> np.ndarray:
     if not s.inferred.any():  # explicit needs only (a single need's list): nothing gives way
         return np.arange(n)
     key = s.supply_row.astype(np.int64) * (1 << 32) + (s.buyer.astype(np.int64) + 1)
-    explicit_keys = np.unique(key[~s.inferred])
+    explicit_keys = unique(key[~s.inferred])
     keep = ~s.inferred | ~np.isin(key, explicit_keys)
     inf = np.flatnonzero(keep & s.inferred)
     if len(inf):

@@ -15,6 +15,7 @@ import numpy as np
 
 from matching.columns import pair_dots
 from matching.item_index import ItemIndex
+from matching.kernels import best_links
 from matching.relation_matrix import KIND_TEXT, kind_code
 from matching.relations import RelationKind
 from matching.sides import Side
@@ -42,30 +43,9 @@ def _best(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc
           rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best ``dc · M[dn, sn] · sc`` over every link combination: ``(score, demand node, supply node)``.
 
-    Only ``rows`` (a mask) are computed, the rest score 0; link columns that are padding everywhere are
-    skipped, since most items carry a single link.
+    Only ``rows`` (a mask) are computed, the rest score 0 (compiled: one pass over the pairs' links).
     """
-    pairs = dn.shape[0]
-    best = np.zeros(pairs, np.float32)
-    d_best = np.full(pairs, -1, np.int64)
-    s_best = np.full(pairs, -1, np.int64)
-    sel = np.flatnonzero((dn[:, 0] >= 0) & (sn[:, 0] >= 0) if rows is None else rows & (dn[:, 0] >= 0)
-                         & (sn[:, 0] >= 0))
-    if len(sel) == 0:
-        return best, d_best, s_best
-    wd = int((dn[sel] >= 0).sum(axis=1).max())
-    ws = int((sn[sel] >= 0).sum(axis=1).max())
-    d, dcs = dn[sel, :wd], dc[sel, :wd]
-    s_, scs = sn[sel, :ws], sc[sel, :ws]
-    vals = matrix[np.maximum(d, 0)[:, :, None], np.maximum(s_, 0)[:, None, :]]
-    vals = np.where((d >= 0)[:, :, None] & (s_ >= 0)[:, None, :], vals, 0.0) * dcs[:, :, None] * scs[:, None, :]
-    flat = vals.reshape(len(sel), -1)
-    arg = flat.argmax(axis=1)
-    idx = np.arange(len(sel))
-    best[sel] = flat[idx, arg]
-    d_best[sel] = d[idx, arg // ws]
-    s_best[sel] = s_[idx, arg % ws]
-    return best, d_best, s_best
+    return best_links(matrix, dn, dc, sn, sc, rows)
 
 
 def relevance(
