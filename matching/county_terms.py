@@ -17,6 +17,7 @@ from matching.components import cross_region_score, distance_score, great_circle
 from matching.scoring import RegionLookup
 
 CODE_LIMIT = 1_000_000  # six-digit division codes index a lookup array directly
+TERMS_KEPT = 4096  # asking locations whose terms are kept (China has about 2,850 counties)
 
 
 class CountyTable:
@@ -29,6 +30,9 @@ class CountyTable:
         self._index = np.full(CODE_LIMIT, -1, dtype=np.int32)  # -1: not seen yet
         # (codes, lat, lon), replaced as one tuple before the new codes' indices are published
         self._columns = (np.array([-1], dtype=np.int64), np.array([np.nan]), np.array([np.nan]))
+        # terms() per asking county, for the columns they were computed against (a query asks once per block)
+        self._terms: tuple[object, dict[tuple[int, float | None, float | None], tuple[np.ndarray, np.ndarray]]] = (
+            self._columns, {})
 
     @property
     def lookup(self) -> np.ndarray:
@@ -63,10 +67,25 @@ class CountyTable:
 
     def terms(self, lat: float, lon: float, code: int) -> tuple[np.ndarray, np.ndarray]:
         """``(distance, cross-region)`` components of a party at ``(lat, lon)`` in region ``code`` (−1:
-        unknown) against each county of the table, as :mod:`matching.components` scores them per pair."""
-        codes, lats, lons = self._columns
-        return (distance_score(great_circle_km(lat, lon, lats, lons)),
-                cross_region_score(np.full(len(codes), code), codes))
+        unknown) against each county of the table, as :mod:`matching.components` scores them per pair; kept
+        per location (read-only) until the table learns a county."""
+        columns = self._columns
+        cached_for, cache = self._terms
+        if cached_for is not columns:
+            cache = {}
+            self._terms = (columns, cache)
+        key = (code, None if np.isnan(lat) else lat, None if np.isnan(lon) else lon)
+        hit = cache.get(key)
+        if hit is None:
+            codes, lats, lons = columns
+            hit = (distance_score(great_circle_km(lat, lon, lats, lons)),
+                   cross_region_score(np.full(len(codes), code), codes))
+            for column in hit:
+                column.flags.writeable = False  # shared by every query from this location
+            if len(cache) >= TERMS_KEPT:
+                cache.clear()
+            cache[key] = hit
+        return hit
 
 
 _tables: OrderedDict[int, tuple[RegionLookup, CountyTable]] = OrderedDict()

@@ -7,7 +7,7 @@ import random
 import numpy as np
 
 from matching.components import cross_region_score, distance_score, great_circle_km
-from matching.county_terms import county_table
+from matching.county_terms import CountyTable, county_table
 from matching.regions import RegionRegistry
 
 
@@ -33,3 +33,22 @@ def test_county_terms_equal_the_components_computed_per_pair() -> None:
         np.testing.assert_allclose(distance[county], distance_score(great_circle_km(a_lat, a_lon, lat, lon)),
                                    rtol=1e-12)
         assert np.array_equal(cross[county], cross_region_score(np.full(len(codes), a_code), codes))
+
+
+def test_terms_kept_per_location_cover_counties_learnt_after_them() -> None:
+    regions = RegionRegistry.load()
+    table = CountyTable(regions)
+    codes = [int(r.code) for r in regions.all()]
+    table.indices(np.array(codes[:10], dtype=np.int64))
+    distance, cross = table.terms(29.99, 106.27, 500117)
+    assert table.terms(29.99, 106.27, 500117)[0] is distance  # asked again: the kept arrays
+    assert not distance.flags.writeable
+    late = np.array([codes[500]], dtype=np.int64)
+    county = table.indices(late)  # a county learnt after the terms were computed
+    distance, cross = table.terms(29.99, 106.27, 500117)
+    assert len(distance) == len(cross) == 12  # "no code", ten counties, the late one
+    seat = regions.get(f"{codes[500]:06d}")
+    assert seat is not None
+    assert distance[county[0]] == distance_score(great_circle_km(29.99, 106.27, np.array([seat.lat]),
+                                                                 np.array([seat.lon])))[0]
+    assert cross[county[0]] == cross_region_score(np.array([500117]), late)[0]
