@@ -12,6 +12,9 @@ errors, requests over 1 s, and the server's RSS at the start and end (and sample
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
     .venv/bin/python -m benchmarks.load --size 1000000 --keep-dir data/bench/serve-1m \\
         --phase 0:30:1 --phase 0:60 --phase 0.3:600   # 1 client, then 8 read-only, then the soak
+
+``--reads-with-wrk`` drives the read-only phases with ``wrk`` (:mod:`benchmarks.wrk_reads`), whose client costs
+the shared cores far less than Python threads; phases with writes keep the Python clients.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import httpx
 import numpy as np
 
 from benchmarks.serve_harness import PORTAL_KEY, Corpus, Server, corpus_of, prepare_store_streamed, prepared
+from benchmarks.wrk_reads import available as wrk_available
+from benchmarks.wrk_reads import run_reads
 
 
 @dataclass
@@ -93,8 +98,24 @@ def _summary(name: str, stats: list[OpStats], duration: float) -> dict[str, floa
     }
 
 
-def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_share: float) -> dict[str, object]:
-    """``clients`` threads for ``duration`` seconds at ``write_share`` writes; RSS sampled every 10 s."""
+def _wrk_phase(server: Server, corpus: Corpus, clients: int, duration: float) -> dict[str, object]:
+    """A read-only phase driven by ``wrk`` (RSS at its start and end)."""
+    rss = [server.rss_mb()]
+    gets = run_reads(server.base, corpus, clients, duration)
+    rss.append(server.rss_mb())
+    return {
+        "clients": clients, "write_share": 0.0, "client": "wrk", "duration_s": round(duration, 1),
+        "total_req_s": gets["req_s"], "ops": [gets], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
+        "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1), "error_samples": [],
+    }  # fmt: skip
+
+
+def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_share: float,
+           reads_with_wrk: bool = False) -> dict[str, object]:  # fmt: skip
+    """``clients`` threads for ``duration`` seconds at ``write_share`` writes; RSS sampled every 10 s. A
+    read-only phase runs on ``wrk`` instead when ``reads_with_wrk``."""
+    if reads_with_wrk and write_share == 0:
+        return _wrk_phase(server, corpus, clients, duration)
     rss = [server.rss_mb()]
     results = [ClientResult() for _ in range(clients)]
     stop_at = time.perf_counter() + duration
@@ -122,16 +143,19 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
 
 
 def run(size: int, clients: int, phases: list[tuple[float, float, int | None]], workers: int,
-        keep_dir: Path | None = None) -> dict[str, object]:  # fmt: skip
+        keep_dir: Path | None = None, reads_with_wrk: bool = False) -> dict[str, object]:  # fmt: skip
     """One server over ``size`` firms; each phase is ``(write share, seconds, clients or None for the
-    default)``, run one after another."""
+    default)``, run one after another (read-only ones on ``wrk`` when ``reads_with_wrk``)."""
+    if reads_with_wrk and not wrk_available():
+        raise SystemExit("--reads-with-wrk needs the wrk binary (Debian: apt-get install wrk)")
     with contextlib.ExitStack() as stack:
         data_dir = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cm-load-")))
         load_s = 0.0 if keep_dir is not None and prepared(data_dir, size) else prepare_store_streamed(data_dir, size)
         corpus = corpus_of(size)
         with Server(data_dir, workers=workers) as server:
             startup = {"healthz_s": round(server.healthz_s or 0, 1), "ready_s": round(server.ready_s or 0, 1)}
-            results = [_phase(server, corpus, n or clients, seconds, share) for share, seconds, n in phases]
+            results = [_phase(server, corpus, n or clients, seconds, share, reads_with_wrk)
+                       for share, seconds, n in phases]
     return {"size": size, "clients": clients, "workers": workers, "store_load_s": round(load_s, 1), **startup,
             "phases": results}  # fmt: skip
 
@@ -153,9 +177,11 @@ def main() -> None:
                              "server, e.g. --phase 0:30:1 --phase 0:60 --phase 0.3:600")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--keep-dir", type=Path, help="data dir to keep (store, index snapshot) instead of a temp dir")
+    parser.add_argument("--reads-with-wrk", action="store_true",
+                        help="drive read-only phases with wrk (a C client) instead of Python threads")
     args = parser.parse_args()
     phases = args.phase or [(args.write_share, args.duration, None)]
-    result = run(args.size, args.clients, phases, args.workers, args.keep_dir)
+    result = run(args.size, args.clients, phases, args.workers, args.keep_dir, args.reads_with_wrk)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
