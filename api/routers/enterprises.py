@@ -122,7 +122,7 @@ async def suppliers(
     weights: WeightsQuery = None,
     cross_region_only: CrossRegionQuery = None,
     in_circle_only: InCircleQuery = None,
-) -> MatchResponse:
+) -> Response:
     """Suppliers for one need, or for all of the enterprise's explicit and inferred needs.
 
     中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
@@ -147,7 +147,7 @@ async def buyers(
     weights: WeightsQuery = None,
     cross_region_only: CrossRegionQuery = None,
     in_circle_only: InCircleQuery = None,
-) -> MatchResponse:
+) -> Response:
     """Likely buyers of the enterprise's offers (posted needs and demand inferred from the chain graph).
 
     中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
