@@ -156,7 +156,7 @@ def _demand_nodes(index: ItemIndex, demands: Side) -> sp.csr_matrix:
                 ok = np.flatnonzero((nodes[:, col] >= 0) & rows)
                 if len(ok):
                     out[ok] = np.maximum(out[ok], conf[ok, col, None] * matrix[nodes[ok, col]])
-        return sp.csr_matrix(out)
+        return _dense_to_csr(out)
     n = rel.n_nodes
     head = _node_rows(demands.head_nodes, demands.head_conf, n)
     use = _node_rows(demands.use_nodes, demands.use_conf, n)
@@ -164,6 +164,15 @@ def _demand_nodes(index: ItemIndex, demands: Side) -> sp.csr_matrix:
     inferred_use = sp.diags(inferred.astype(np.float32)) @ use
     nodes = head @ rel.head_sibling_sparse + explicit_use @ rel.use_sparse
     return sp.csr_matrix(nodes + inferred_use @ rel.inferable_sparse, dtype=np.float32)
+
+
+def _dense_to_csr(dense: np.ndarray) -> sp.csr_matrix:
+    """``sp.csr_matrix(dense)`` (row-major, columns ascending) without scipy's detour through COO, which cost
+    a single query 0.3 ms for one row of every graph node."""
+    rows, cols = np.nonzero(dense)
+    indptr = np.zeros(dense.shape[0] + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=indptr[1:])
+    return sp.csr_matrix((dense[rows, cols], cols.astype(np.int32), indptr), shape=dense.shape, copy=False)
 
 
 def _retrieval(index: ItemIndex, text: sp.csr_matrix) -> sp.csr_matrix:
