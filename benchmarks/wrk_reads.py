@@ -1,7 +1,7 @@
 """Read-only load from ``wrk`` (a C client), so that the client's own CPU stays out of the server's figures.
 
-The Python load clients of :mod:`benchmarks.load` spend about a millisecond of the same two cores per request
-(httpx, the GIL). ``wrk`` asks the same ``GET /v1/enterprises/{id}/suppliers?need_id=…&k=10`` for random
+The Python load clients of :mod:`benchmarks.load` run on the server's two cores (httpx threads under one
+GIL). ``wrk`` asks the same ``GET /v1/enterprises/{id}/suppliers?need_id=…&k=10`` for random
 seekers of the corpus (a Lua script holds the paths) and reports its latency percentiles as JSON. Needs the
 ``wrk`` binary (Debian: ``apt-get install wrk``).
 
@@ -48,9 +48,9 @@ def available() -> bool:
 
 
 def run_reads(base: str, corpus: Corpus, clients: int, duration: float, seed: int = 7) -> dict[str, float | int | str]:
-    """``clients`` connections (on up to two threads) for ``duration`` seconds; the summary
-    :func:`benchmarks.load._summary` gives (milliseconds, requests per second, requests over 1 s unknown:
-    ``wrk`` reports percentiles, so ``over_1s`` is given only as whether the maximum passed 1 s)."""
+    """``clients`` connections (on up to two threads) for ``duration`` seconds, after a warm-up, summarised like
+    :func:`benchmarks.load._summary`. wrk reports percentiles, not every latency, so ``over_1s`` is only 1 when
+    the slowest request passed 1 s."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="cm-wrk-") as tmp:
         paths = Path(tmp) / "paths.txt"

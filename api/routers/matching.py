@@ -23,7 +23,7 @@ class ModelJSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return bytes(content.model_dump_json(by_alias=True).encode())
+        return content.model_dump_json(by_alias=True).encode()  # type: ignore[no-any-return]
 
 
 def match_response(request: Request, kind: str, result: MatchResult) -> ModelJSONResponse:
