@@ -246,12 +246,18 @@ class ItemIndex:
         rows = vectors if vectors is not None else worked.vectors
         assert rows is not None
         linked: dict[str, set[str]] = {e.id: set() for e in enterprises}
-        offer_links = self._append_items(self.offers, new_offers, worked.links[:split], rows[:split],
-                                         None if retrieval is None else retrieval[:split])
+        order = self._by_node(worked.links[:split])
+        first = len(self.offers)
+        offer_links = self._append_items(
+            self.offers, [new_offers[i] for i in order], [worked.links[i] for i in order], rows[:split][order],
+            None if retrieval is None else retrieval[:split][order])
         need_links = self._append_items(self.needs, new_needs, worked.links[split:], rows[split:],
                                         None if retrieval is None else retrieval[split:])
-        for (slot, *_), row, links in zip(new_offers, range(len(self.offers) - len(new_offers), len(self.offers)),
-                                          offer_links, strict=True):
+        offer_row = np.empty(split, dtype=np.int64)
+        offer_row[order] = np.arange(first, first + split)
+        for i, (slot, *_) in enumerate(new_offers):  # each record lists its offers in its profile's order
+            row = int(offer_row[i])
+            links = offer_links[row - first]
             rec = fresh[self.ent_id[slot]]
             rec.offer_rows.append(row)
             linked[self.ent_id[slot]].update(links.head_nodes())
@@ -268,6 +274,17 @@ class ItemIndex:
         self.ent_alive.extend(np.ones(len(enterprises), dtype=np.bool_))  # last: readers see complete rows
         self.records.update(fresh)
         return {eid: frozenset(nodes) for eid, nodes in linked.items()}
+
+    def _by_node(self, links: list[ItemLinks]) -> np.ndarray:
+        """A batch's offers in the order of their strongest head node (unlinked first, stable otherwise).
+
+        A query walks a few nodes' postings and gathers the columns of the offers it keeps; offers of one
+        node on neighbouring rows share cache lines and pages. At 1M firms (built in 50k-firm chunks) this
+        halved the cost of gathering a query's candidates (see benchmarks/README.md)."""
+        pos = self.relations.pos
+        primary = np.array([min(((-lk.confidence, pos[lk.node_id]) for lk in lks.head), default=(0.0, -1))[1]
+                            for lks in links], dtype=np.int64)
+        return np.argsort(primary, kind="stable")
 
     def _append_items(
         self, cols: ItemColumns, items: list[_Item], links: list[ItemLinks], vectors: sp.csr_matrix,
