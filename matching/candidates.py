@@ -117,23 +117,21 @@ def _supplier_key(index: ItemIndex, demands: Side, weights: Mapping[str, float])
              weights.get("standing", 0.0))
 
     def key(i: int, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        alive = offers.alive.view
+        alive, code, standing = offers.alive.view, offers.code.view, offers.standing.view
         for _ in range(2):  # compiled; a second try after the table learnt the missing counties
             distance, cross = counties.terms(float(demands.lat[i]), float(demands.lon[i]), int(demands.code[i]))
-            fast = cut_key(rows, scores, alive, offers.ent.view, index.ent_code.view, counties.lookup, distance,
-                           cross, index.ent_standing.view, terms)
+            fast = cut_key(rows, scores, alive, code, standing, counties.lookup, distance, cross, terms)
             if fast is not None:
                 return fast
-            live = rows[rows < len(alive)]
-            counties.indices(index.ent_code.view[offers.ent.view[live]])
-        ok = rows < len(alive)
+            counties.indices(code[rows[rows < min(len(alive), len(code))]])
+        ok = rows < min(len(alive), len(code), len(standing))
         ok[ok] = alive[rows[ok]]
-        slots = offers.ent.view[np.where(ok, rows, 0)]
-        county = counties.indices(index.ent_code.view[slots])  # before terms(): it may add counties
+        safe = np.where(ok, rows, 0)
+        county = counties.indices(code[safe])  # before terms(): it may add counties
         distance, cross = counties.terms(float(demands.lat[i]), float(demands.lon[i]), int(demands.code[i]))
         total = (weights.get("product", 0.0) * scores + weights.get("distance", 0.0) * distance[county]
                  + weights.get("cross_region", 0.0) * cross[county]
-                 + weights.get("standing", 0.0) * index.ent_standing.view[slots])
+                 + weights.get("standing", 0.0) * standing[safe])
         out: np.ndarray = np.where(ok, total, -np.inf)
         return out
 

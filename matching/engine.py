@@ -395,8 +395,8 @@ def _warm_kernels(ix: ItemIndex) -> None:
     text = [(m.indptr, m.indices, m.data) for cols in (ix.offers, ix.needs) for _, m, _ in cols.text.blocks]
     counties = county_table(ix.regions)
     distance, cross = counties.terms(np.nan, np.nan, -1)
-    warm_up(csr, (ix.offers.alive.view, ix.offers.ent.view, ix.ent_code.view, counties.lookup, distance, cross,
-                  ix.ent_standing.view), ix.relations.head, text)
+    warm_up(csr, (ix.offers.alive.view, ix.offers.code.view, ix.offers.standing.view, counties.lookup, distance,
+                  cross), ix.relations.head, text)
 
 
 def _unit_warning(where: str, unit: str) -> str:

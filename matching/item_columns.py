@@ -46,6 +46,10 @@ class ItemColumns:
     def __init__(self, n_features: int, n_nodes: int) -> None:
         self.ent = Growable(np.int32)
         self.alive = Growable(np.bool_, fill=False)
+        # Copies of the enterprise's region code and standing per item: a slot's columns never change (a
+        # replaced profile gets a new slot), and the graph cut then reads rows of one node, not random slots.
+        self.code = Growable(np.int32, fill=-1)
+        self.standing = Growable(np.float32)
         self.family = Growable(np.int8)
         self.confident = Growable(np.bool_)
         self.head_nodes = Growable(np.int32, HEAD_WIDTH, fill=-1)

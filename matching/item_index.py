@@ -310,7 +310,10 @@ class ItemIndex:
         if retrieval is None:
             retrieval = self._retrieval_rows(vectors)
         n = len(items)
-        cols.ent.extend(np.array([s for s, *_ in items], dtype=np.int32))
+        slots = np.array([s for s, *_ in items], dtype=np.int32)
+        cols.ent.extend(slots)
+        cols.code.extend(self.ent_code.view[slots].astype(np.int32))  # the slots' columns exist by now
+        cols.standing.extend(self.ent_standing.view[slots])
         cols.family.extend(np.array([FAMILY_CODES.get(lk.family, 0) for lk in links], dtype=np.int8))
         cols.confident.extend(np.array([lk.confident for lk in links], dtype=np.bool_))
         cols.head_nodes.extend(hn)

@@ -58,42 +58,39 @@ def posting_sums(features: np.ndarray, weights: np.ndarray, indptr: np.ndarray, 
 
 
 @njit(cache=True, nogil=True)
-def _cut_key(rows: np.ndarray, scores: np.ndarray, alive: np.ndarray, ent: np.ndarray, ent_code: np.ndarray,
-             county_of_code: np.ndarray, distance: np.ndarray, cross: np.ndarray, standing: np.ndarray,
-             w_product: float, w_distance: np.generic, w_cross: np.generic, w_standing: np.generic,
-             key: np.ndarray) -> bool:
+def _cut_key(rows: np.ndarray, scores: np.ndarray, alive: np.ndarray, code: np.ndarray, standing: np.ndarray,
+             county_of_code: np.ndarray, distance: np.ndarray, cross: np.ndarray, w_product: float,
+             w_distance: np.generic, w_cross: np.generic, w_standing: np.generic, key: np.ndarray) -> bool:
     for i in range(len(rows)):
         row = rows[i]
         if row >= len(alive) or not alive[row]:
             key[i] = -np.inf
             continue
-        if row >= len(ent) or ent[row] >= len(ent_code) or ent[row] >= len(standing):
+        if row >= len(code) or row >= len(standing):
             return False  # columns read mid-append: the caller's NumPy path decides
-        slot = ent[row]
-        code = ent_code[slot]
+        c = code[row]
         county = 0  # no code (or one out of the table's range): the table's "no code" entry
-        if 0 <= code < len(county_of_code):
-            county = county_of_code[code]
+        if 0 <= c < len(county_of_code):
+            county = county_of_code[c]
             if county < 0 or county >= len(distance):
                 return False  # a county the table has not seen (or added after ``distance``): ask again
         # each term in its column's dtype, as NumPy multiplies a column by a Python float; summed in float64
         key[i] = (w_product * scores[i] + np.float64(w_distance * distance[county])
-                  + np.float64(w_cross * cross[county]) + np.float64(w_standing * standing[slot]))
+                  + np.float64(w_cross * cross[county]) + np.float64(w_standing * standing[row]))
     return True
 
 
-def cut_key(rows: np.ndarray, scores: np.ndarray, alive: np.ndarray, ent: np.ndarray, ent_code: np.ndarray,
-            county_of_code: np.ndarray, distance: np.ndarray, cross: np.ndarray, standing: np.ndarray,
+def cut_key(rows: np.ndarray, scores: np.ndarray, alive: np.ndarray, code: np.ndarray, standing: np.ndarray,
+            county_of_code: np.ndarray, distance: np.ndarray, cross: np.ndarray,
             weights: tuple[float, float, float, float]) -> np.ndarray | None:
     """The graph cut's key per offer ``rows[i]`` (see :func:`matching.candidates._supplier_key`):
-    ``w·score + w·distance + w·cross-region + w·standing`` of its enterprise's county and standing, ``-inf``
-    for dead rows. ``None`` when an enterprise's county is missing from ``county_of_code`` or ``distance``
-    (the caller adds it to the table and asks again)."""
+    ``w·score + w·distance + w·cross-region + w·standing`` of the offer's county and standing (``code`` and
+    ``standing`` are per offer row), ``-inf`` for dead rows. ``None`` when a county is missing from
+    ``county_of_code`` or ``distance`` (the caller adds it to the table and asks again)."""
     key = np.empty(len(rows), np.float64)
     wp, wd, wc, ws = weights
-    done = _cut_key(np.asarray(rows, np.int64), scores, alive, ent, ent_code, county_of_code, distance, cross,
-                    standing, float(wp), distance.dtype.type(wd), cross.dtype.type(wc), standing.dtype.type(ws),
-                    key)
+    done = _cut_key(np.asarray(rows, np.int64), scores, alive, code, standing, county_of_code, distance, cross,
+                    float(wp), distance.dtype.type(wd), cross.dtype.type(wc), standing.dtype.type(ws), key)
     return key if done else None
 
 
@@ -192,13 +189,13 @@ def warm_up(postings: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cut_colum
             relation: np.ndarray, text: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
     """Compile (or load from numba's cache) every kernel for the column types of one index, on empty inputs,
     so that no query pays for it: ``postings`` and ``text`` are CSR ``(indptr, indices, data)`` triples,
-    ``cut_columns`` is ``(alive, ent, ent_code, county_of_code, distance, cross, standing)`` and ``relation``
+    ``cut_columns`` is ``(alive, code, standing, county_of_code, distance, cross)`` and ``relation``
     a relation matrix."""
     none = np.zeros(0, np.int64)
     for indptr, indices, data in postings:
         posting_sums(none, np.zeros(0, np.float32), indptr, indices, data, 1)
-    alive, ent, ent_code, county_of_code, distance, cross, standing = cut_columns
-    cut_key(none, np.zeros(0), alive, ent, ent_code, county_of_code, distance, cross, standing, (0.0, 0.0, 0.0, 0.0))
+    alive, code, standing, county_of_code, distance, cross = cut_columns
+    cut_key(none, np.zeros(0), alive, code, standing, county_of_code, distance, cross, (0.0, 0.0, 0.0, 0.0))
     links = np.full((0, 1), -1, np.int32)
     best_links(relation, links, np.zeros((0, 1), np.float32), links, np.zeros((0, 1), np.float32), None)
     for indptr, indices, data in text:

@@ -117,6 +117,9 @@ def load_index(path: Path, relations: RelationMatrix, regions: RegionLookup, pol
         for name in _ITEM_LISTS:
             setattr(cols, name, objects[f"{kind}.{name}"])
         cols.required = Growable.with_room(_objects(objects[f"{kind}.required"]), fill=None)
+        slots = cols.ent.view  # the per-item party copies are derived, not saved (see ItemColumns)
+        cols.code = Growable.with_room(index.ent_code.view[slots].astype(np.int32), fill=-1)
+        cols.standing = Growable.with_room(index.ent_standing.view[slots], fill=0)
         for name in _MATRICES:
             meta = json.loads((path / f"{kind}.{name}.shape.json").read_text())
             shape = tuple(meta["shape"])

@@ -119,12 +119,14 @@ def test_cut_key_equals_the_numpy_key_and_asks_again_for_an_unseen_county() -> N
     scores = rng.random(len(rows))
     weights = (0.4, 0.15, 0.1, 0.05)
 
+    code = ent_code[ent].astype(np.int32)  # the per-offer copies the index keeps (ItemColumns.code/standing)
+    offer_standing = standing[ent]
     distance, cross = table.terms(29.99, 106.27, 500117)
-    assert cut_key(rows, scores, alive, ent, ent_code, table.lookup, distance, cross, standing, weights) is None
+    assert cut_key(rows, scores, alive, code, offer_standing, table.lookup, distance, cross, weights) is None
     live = rows[rows < len(alive)]
-    table.indices(ent_code[ent[live]])  # what the engine does before asking again
+    table.indices(code[live])  # what the engine does before asking again
     distance, cross = table.terms(29.99, 106.27, 500117)
-    first = cut_key(rows, scores, alive, ent, ent_code, table.lookup, distance, cross, standing, weights)
+    first = cut_key(rows, scores, alive, code, offer_standing, table.lookup, distance, cross, weights)
     assert first is not None
 
     ok = rows < len(alive)

@@ -4,12 +4,16 @@ what a profile says, and every list, must not depend on that order."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from matching.chains import ChainGraph
 from matching.engine import MatchEngine
+from matching.item_index import ItemIndex
 from matching.profiles import Enterprise
-from tests.engine.conftest import base_profiles, ent
+from matching.regions import RegionRegistry
+from tests.engine.conftest import StaticPolicy, base_profiles, ent
 
 
 def _mixed() -> list[Enterprise]:
@@ -75,3 +79,28 @@ def test_an_upserted_profile_keeps_its_offer_order(make_engine: Callable[[list[E
     rows = engine.index.records["mix-a"].offer_rows
     assert [engine.index.offers.item_id[r] for r in rows] == ["z1", "z2", "z3"]
     assert {i.offer_id for i in engine.buyers_for("mix-a").items} <= {"z1", "z2", "z3"}
+
+
+def test_offer_party_copies_follow_their_enterprise_through_writes_and_a_reload(
+    make_engine: Callable[[list[Enterprise]], MatchEngine], graph: ChainGraph, regions: RegionRegistry,
+    policy: StaticPolicy, tmp_path: Path,
+) -> None:
+    """The graph cut reads each offer's region code and standing from per-offer copies: they must equal the
+    enterprise's own columns after a build, an upsert that moves the firm, a removal, and a reload."""
+    engine = make_engine(_mixed())
+    moved = ent("mix-a", "500117", [("z1", "硫酸锰"), ("z2", "碳酸锂")], name="混合材料", tags=["专精特新"])
+    engine.upsert(moved)
+    engine.remove("mix-b")
+
+    def check(ix: ItemIndex) -> None:
+        slots = ix.offers.ent.view
+        assert np.array_equal(ix.offers.code.view, ix.ent_code.view[slots])
+        assert np.array_equal(ix.offers.standing.view, ix.ent_standing.view[slots])
+
+    ix = engine.index
+    check(ix)
+    rows = ix.records["mix-a"].offer_rows
+    assert set(ix.offers.code.view[rows].tolist()) == {500117}  # the new rows carry the new region
+    assert ix.offers.standing.view[rows].min() > 0  # and the new standing
+    engine.save(tmp_path / "ix")
+    check(MatchEngine.load(tmp_path / "ix", graph, regions, policy).index)
