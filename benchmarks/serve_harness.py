@@ -149,8 +149,9 @@ class Server:
     """``chainmatch serve`` on loopback over ``data_dir``; ``with Server(...) as s:`` starts and stops it."""
 
     def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-                 ready_timeout_s: float = 3600) -> None:  # fmt: skip
+                 ready_timeout_s: float = 3600, code_dir: Path | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
+        self.code_dir = code_dir  # another source tree to serve (first on the path), e.g. a git worktree
         self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -166,8 +167,9 @@ class Server:
         cmd = [sys.executable, "-c", "from matching.cli import app; app()", "serve", "--port", str(self.port),
                "--workers", str(self.workers), "--data-dir", str(self.data_dir)]  # fmt: skip
         log = (self.data_dir / "server.log").open("wb")
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # fmt: skip
+        env = self.env if self.code_dir is None else {**self.env, "PYTHONPATH": str(self.code_dir)}
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                     cwd=self.code_dir)  # ``-c`` puts the working directory first on the path
         deadline = started + self.ready_timeout_s
         streak = 0
         ready_workers: set[int] = set()  # pids that answered ready: the kernel may send every probe to one
