@@ -13,6 +13,7 @@ from matching.engine import MatchEngine
 from matching.item_index import ItemIndex
 from matching.profiles import Enterprise
 from matching.regions import RegionRegistry
+from matching.scoring import standing_component
 from tests.engine.conftest import StaticPolicy, base_profiles, ent
 
 
@@ -101,6 +102,8 @@ def test_offer_party_copies_follow_their_enterprise_through_writes_and_a_reload(
     check(ix)
     rows = ix.records["mix-a"].offer_rows
     assert set(ix.offers.code.view[rows].tolist()) == {500117}  # the new rows carry the new region
-    assert ix.offers.standing.view[rows].min() > 0  # and the new standing
+    raised = np.float32(standing_component(["专精特新"]))
+    assert raised != np.float32(standing_component([]))  # the check means something
+    assert set(ix.offers.standing.view[rows].tolist()) == {raised}  # and the new standing
     engine.save(tmp_path / "ix")
     check(MatchEngine.load(tmp_path / "ix", graph, regions, policy).index)
