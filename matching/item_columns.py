@@ -48,6 +48,7 @@ class ItemColumns:
         self.alive = Growable(np.bool_, fill=False)
         # Copies of the enterprise's region code and standing per item: a slot's columns never change (a
         # replaced profile gets a new slot), and the graph cut then reads rows of one node, not random slots.
+        # Only the supplier cut reads them (offers); needs keep them too so both kinds stay alike.
         self.code = Growable(np.int32, fill=-1)
         self.standing = Growable(np.float32)
         self.family = Growable(np.int8)
