@@ -102,7 +102,7 @@ def supply_candidates(index: ItemIndex, demands: Side, top_n: int, weights: Mapp
     nodes = _demand_nodes(index, demands)
     rank = None if weights is None else _supplier_key(index, demands, weights)
     parts = [_topn(nodes, offers.head_matrix, top_n, 1e-6, rank)]
-    parts.append(_topn(_retrieval(index, demands.text), offers.retrieval, p.text_top_n, p.text_candidate_min))
+    parts.append(_topn(_retrieval(index, demands.text_rows()), offers.retrieval, p.text_top_n, p.text_candidate_min))
     return _unique(parts, len(offers))
 
 
@@ -192,7 +192,7 @@ def demand_candidates(index: ItemIndex, supply: Side, top_n: int) -> tuple[np.nd
     to_uses = head @ rel.use_sparse_t
     parts = [_topn(sp.csr_matrix(to_heads, dtype=np.float32), needs.head_matrix, top_n, 1e-6),
              _topn(sp.csr_matrix(to_uses, dtype=np.float32), needs.use_matrix, top_n, 1e-6)]
-    parts.append(_topn(_retrieval(index, supply.text), needs.retrieval, p.text_top_n, p.text_candidate_min))
+    parts.append(_topn(_retrieval(index, supply.text_rows()), needs.retrieval, p.text_top_n, p.text_candidate_min))
     _, need_rows = _unique(parts, len(needs))
     # Inferred buyers: makers of what the offer goes into (or of what the equipment is for).
     made = sp.csr_matrix(head @ rel.inferable_sparse_t, dtype=np.float32)

@@ -152,6 +152,30 @@ class RowBlocks:
         inverse[pos] = np.arange(len(idx))
         return stacked[inverse]
 
+    def pair_dots(self, a: sp.csr_matrix, ai: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``pair_dots(a, self.rows(rows), ai, arange)`` without gathering: each pair's row is read in its
+        block (the same products summed in the same order, so equal bit for bit)."""
+        out = np.zeros(len(ai), dtype=np.float64)
+        rows = np.asarray(rows, dtype=np.int64)
+        ai = np.asarray(ai, dtype=np.int64)
+        blocks = self._blocks
+        for start, m, _ in blocks:
+            if len(blocks) == 1:
+                sel = None
+                local, pairs = rows - start, ai
+            else:
+                sel = np.flatnonzero((rows >= start) & (rows < start + m.shape[0]))
+                if not len(sel):
+                    continue
+                local, pairs = rows[sel] - start, ai[sel]
+            dots = pair_dots_few(a.indptr, a.indices, a.data, m.indptr, m.indices, m.data, pairs, local,
+                                 a.shape[1])
+            if sel is None:
+                out = dots
+            else:
+                out[sel] = dots
+        return np.asarray(out, dtype=np.float32).astype(np.float64)
+
 
 MANY_ROWS = 128
 """Above this many rows, :func:`take_rows` leaves the copy to scipy."""

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.columns import pair_dots
 from matching.item_index import ItemIndex
 from matching.kernels import best_links
 from matching.relation_matrix import KIND_TEXT, kind_code
 from matching.relations import RelationKind
-from matching.sides import Side
+from matching.sides import Side, text_dots
 from matching.text import made_from, normalise_text
 
 SAME, SPEC, SIBLING = (kind_code(k) for k in (RelationKind.same, RelationKind.specialisation,
@@ -70,7 +69,7 @@ def relevance(
     u_d, u_s = np.where(inferred, i_d, u_d), np.where(inferred, i_s, u_s)
     use_kind = rel.use_kind[np.maximum(u_d, 0), np.maximum(u_s, 0)]
     sib, s_d, s_s = _best(rel.sibling, dn, dc, sn, sc, (head == 0) & (use == 0) & ~inferred)
-    text = np.clip(pair_dots(demand.text, supply.text, di, si), 0.0, 1.0)
+    text = np.clip(text_dots(demand, supply, di, si), 0.0, 1.0)
 
     n = len(di)
     product = np.zeros(n, np.float64)

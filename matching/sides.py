@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from matching.columns import SMALL_SIDE, RowBlocks, pair_dots
 from matching.item_columns import FOR_WIDTH, HEAD_WIDTH, USE_WIDTH, ItemColumns
 from matching.item_index import ItemIndex
 from matching.item_links import FAMILY_CODES
@@ -47,10 +48,18 @@ class Side:
     qty_dim: np.ndarray
     required: np.ndarray  # object array of frozensets
     has_required: np.ndarray
-    text: sp.csr_matrix
+    text: sp.csr_matrix | None  # None: not gathered yet, read from ``text_source`` at ``row`` (see text_rows)
+    text_source: RowBlocks | None = None
 
     def __len__(self) -> int:
         return len(self.slot)
+
+    def text_rows(self) -> sp.csr_matrix:
+        """The text vectors of the block's rows, gathered from the index on first use."""
+        if self.text is None:
+            assert self.text_source is not None
+            self.text = self.text_source.rows(self.row)
+        return self.text
 
 
 def party_columns(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
@@ -77,7 +86,7 @@ def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
         use_alone=cols.use_alone.view[rows], part_of_category=cols.part_of_category.view[rows],
         qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows], required=cols.required.view[rows],
         has_required=cols.has_required.view[rows],
-        text=cols.text.rows(rows),
+        text=None, text_source=cols.text,  # a single query reads its supplies' rows in place (text_dots)
     )
 
 
@@ -143,13 +152,21 @@ def _objects(values: list[frozenset[str]]) -> np.ndarray:
 
 def concat(a: Side, b: Side) -> Side:
     """The rows of ``a`` followed by the rows of ``b`` (e.g. explicit needs, then inferred demand)."""
-    out: dict[str, object] = {}
+    out: dict[str, object] = {"text": sp.vstack([a.text_rows(), b.text_rows()], format="csr")}
     for f in Side.__dataclass_fields__:
-        x, y = getattr(a, f), getattr(b, f)
-        if isinstance(x, list):
-            out[f] = x + y
-        elif sp.issparse(x):
-            out[f] = sp.vstack([x, y], format="csr")
-        else:
-            out[f] = np.concatenate([x, y])
+        if f in ("text", "text_source"):
+            continue
+        out[f] = np.concatenate([getattr(a, f), getattr(b, f)])
     return Side(**out)  # type: ignore[arg-type]
+
+
+def text_dots(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.ndarray:
+    """Text cosines of the pairs ``(demand[di], supply[si])``, as :func:`~matching.columns.pair_dots`.
+
+    A few demands against stored supplies (a single query) read the supplies' rows where the index keeps
+    them: at 1M, gathering a thousand candidates' rows first cost half of building the supply side.
+    """
+    a = demand.text_rows()
+    if supply.text is None and supply.text_source is not None and a.shape[0] <= SMALL_SIDE:
+        return supply.text_source.pair_dots(a, di, supply.row[si])
+    return pair_dots(a, supply.text_rows(), di, si)

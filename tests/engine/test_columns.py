@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from matching.columns import RowBlocks
+from matching.columns import RowBlocks, pair_dots
 
 
 @pytest.mark.parametrize("splits", [(40,), (10, 25, 5), (400,), (150, 200, 50)])
@@ -22,3 +22,27 @@ def test_rows_equal_fancy_indexing_over_blocks(splits: tuple[int, ...]) -> None:
         got = blocks.rows(idx)
         assert got.shape == (len(idx), 30)
         assert np.array_equal(got.toarray(), whole[idx].toarray())
+
+
+@pytest.mark.parametrize("splits", [(40,), (10, 25, 5), (150, 200, 50)])
+def test_pair_dots_in_place_equal_the_dots_of_gathered_rows(splits: tuple[int, ...]) -> None:
+    """A single query's text cosines read each supply row in its block: the same values, bit for bit, as
+    gathering the rows first, whichever blocks the rows fall in (and in whatever order)."""
+    total = sum(splits)
+    whole = sp.random(total, 50, density=0.3, format="csr", dtype=np.float32, random_state=5)
+    blocks = RowBlocks(50)
+    start = 0
+    for n in splits:
+        blocks.append(whole[start : start + n])
+        start += n
+    demand = sp.random(3, 50, density=0.4, format="csr", dtype=np.float32, random_state=6)
+    rng = np.random.default_rng(2)
+    rows = rng.integers(0, total, 500)
+    ai = rng.integers(0, 3, 500)
+    got = blocks.pair_dots(demand, ai, rows)
+    want = pair_dots(demand, blocks.rows(rows), ai, np.arange(len(rows)))
+    assert got.dtype == np.float64
+    assert np.array_equal(got, want)
+    exact = np.asarray((demand[ai].astype(np.float64).multiply(whole[rows].astype(np.float64))).sum(axis=1)).ravel()
+    assert np.allclose(got, exact, rtol=1e-6)
+    assert blocks.pair_dots(demand, np.zeros(0, np.int64), np.zeros(0, np.int64)).shape == (0,)
