@@ -102,6 +102,36 @@ def test_pair_dots_equal_a_float64_row_product() -> None:
     assert np.array_equal(got.astype(np.float32), want.astype(np.float32))
 
 
+def test_pair_dots_skip_only_exact_zero_products_over_a_wide_feature_space() -> None:
+    """The bit filter in front of the dense row: features that share a filter bit with the ``a`` row
+    (64k bits over 3M features) must still read the dense row, and the sum must equal, bit for bit, the
+    in-order float64 sum over every stored ``b`` entry (what the kernel summed before the filter)."""
+    rng = np.random.default_rng(17)
+    width = 3 << 20
+    a_cols = np.sort(rng.choice(width, 40, replace=False))
+    a = sp.csr_matrix((rng.random(40).astype(np.float32) + np.float32(0.01), a_cols, [0, 40]), shape=(1, width))
+    rows = []
+    for _ in range(300):
+        shared = rng.choice(a_cols, int(rng.integers(0, 6)), replace=False)
+        aliases = (rng.choice(a_cols, 10) + 65_536 * rng.integers(1, 40, 10)) % width  # same bit, other feature
+        noise = rng.integers(0, width, 30)
+        rows.append(np.unique(np.concatenate([shared, aliases, noise])))
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    indices = np.concatenate(rows)
+    data = rng.random(len(indices)).astype(np.float32) + np.float32(0.01)
+    b = sp.csr_matrix((data, indices, indptr), shape=(300, width))
+    ai = np.zeros(300, np.int64)
+    bi = rng.permutation(300)
+    got = pair_dots_few(a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, ai, bi, width)
+    dense = dict(zip(a.indices.tolist(), a.data.astype(np.float64).tolist(), strict=True))
+    for p, row in enumerate(bi.tolist()):
+        acc = 0.0
+        for k in range(int(b.indptr[row]), int(b.indptr[row + 1])):
+            acc += float(np.float64(b.data[k])) * dense.get(int(b.indices[k]), 0.0)
+        assert got[p] == acc
+    assert (got > 0).sum() > 100  # the case is not vacuous: many rows share features with ``a``
+
+
 def test_cut_key_equals_the_numpy_key_and_asks_again_for_an_unseen_county() -> None:
     regions = RegionRegistry.load()
     table = CountyTable(regions)  # a fresh table: it has seen no county yet
