@@ -8,6 +8,7 @@ all-zero relations (ties broken by the first link pair), dead rows, unseen and m
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from matching.county_terms import CountyTable
@@ -39,6 +40,31 @@ def test_posting_sums_equal_unique_and_bincount_of_the_touched_postings() -> Non
                          postings.data, 5_000)
     assert np.array_equal(again[1], posting_sums(np.array([1, 2]), np.ones(2, np.float32), postings.indptr,
                                                  postings.indices, postings.data, 5_000)[1])
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_posting_sums_equal_bincount_whether_lists_are_merged_or_accumulated(shuffled: bool) -> None:
+    """Ascending posting lists are merged, lists out of order go through the accumulator: both give
+    ``np.unique`` + ``np.bincount``'s sums bit for bit, here with repeated features (whose postings must be
+    added in the order the features are given) and many features (a deep heap)."""
+    rng = np.random.default_rng(5)
+    postings = _random_csr(rng, 200, 20_000, 0.01)
+    if shuffled:  # the same entries, each row's order scrambled: no longer ascending
+        for r in range(postings.shape[0]):
+            lo, hi = postings.indptr[r], postings.indptr[r + 1]
+            perm = lo + rng.permutation(hi - lo)
+            postings.indices[lo:hi], postings.data[lo:hi] = postings.indices[perm], postings.data[perm]
+        postings.has_sorted_indices = False
+    for size in (1, 3, 40, 150):
+        features = rng.integers(0, 200, size)  # repeats allowed
+        weights = (rng.random(size) * 3).astype(np.float32)
+        items, sums = posting_sums(features, weights, postings.indptr, postings.indices, postings.data, 20_000)
+        touched = np.concatenate([postings.indices[postings.indptr[f]:postings.indptr[f + 1]] for f in features])
+        values = np.concatenate([postings.data[postings.indptr[f]:postings.indptr[f + 1]] * w
+                                 for f, w in zip(features, weights, strict=True)])
+        want_items, inverse = np.unique(touched, return_inverse=True)
+        assert np.array_equal(items, want_items)
+        assert np.array_equal(sums, np.bincount(inverse, weights=values))
 
 
 def _best_numpy(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
