@@ -327,15 +327,18 @@ class MatchEngine:
         sub = Scored(*(getattr(scored, f)[idx] for f in Scored.__dataclass_fields__))
         order = idx[top_k(sub, dedupe(sub), k, lambda sel: self._tie_keys(ix, demand, sub, sel))]
         builder = ItemBuilder(ix)
+        # the k picked pairs' values as Python numbers, one gather per column (not one scalar read per value)
+        picked = {c: v[order].tolist() for c, v in comps.items()}
+        columns = zip(di[order].tolist(), si[order].tolist(), score[order].tolist(), rel.kind[order].tolist(),
+                      rel.demand_node[order].tolist(), rel.supply_node[order].tolist(), km[order].tolist(),
+                      strict=True)
         items = [
             builder.item(
-                rank, demand=demand, supply=supply, d=int(di[p]), s=int(si[p]), score=float(score[p]),
-                comps={c: float(v[p]) for c, v in comps.items()}, kind=int(rel.kind[p]),
-                demand_node=int(rel.demand_node[p]), supply_node=int(rel.supply_node[p]), km=float(km[p]),
-                profile=profile, pfilter=pfilter, query_region=query_region, query_item=query_id,
-                query_text=query_text,
+                i + 1, demand=demand, supply=supply, d=d, s=s, score=sc, comps={c: v[i] for c, v in picked.items()},
+                kind=kd, demand_node=dn, supply_node=sn, km=dist, profile=profile, pfilter=pfilter,
+                query_region=query_region, query_item=query_id, query_text=query_text,
             )
-            for rank, p in enumerate(order.tolist(), start=1)
+            for i, (d, s, sc, kd, dn, sn, dist) in enumerate(columns)
         ]
         prefix = f"{asking}: " if asking else ""
         all_warnings = [prefix + w for w in warnings]

@@ -98,7 +98,9 @@ def relevance(
     # Inferred demand: nothing the buyer makes itself or already asks for; equipment for what it makes.
     excluded = _excluded(index, demand, di, s_node) & inferred & (product > 0)
     product = np.where(excluded, 0.0, product)
-    equip = _equipment(index, demand, supply, di, si) & inferred & equipment & (product == 0) & ~excluded
+    equip = np.zeros(len(di), np.bool_)
+    if equipment and inferred.any():  # a single need's supplier list has no inferred rows: nothing to look up
+        equip = _equipment(index, demand, supply, di, si) & inferred & (product == 0) & ~excluded
     product = np.where(equip, p.relation_equipment_for * demand.use_conf[di, 0], product)
     kind = np.where(equip, EQUIP, kind)
     d_node = np.where(equip, demand.use_node[di], d_node)
