@@ -29,9 +29,9 @@ class ItemBuilder:
 
     def party(self, slot: int, region: str | None = None) -> Party:
         if slot < 0:
-            return Party.model_construct(id=QUERY_ID, name=QUERY_NAME, region_code=region)
+            return Party(id=QUERY_ID, name=QUERY_NAME, region_code=region)
         ix = self.index
-        return Party.model_construct(id=ix.ent_id[slot], name=ix.ent_name[slot], region_code=ix.ent_region[slot])
+        return Party(id=ix.ent_id[slot], name=ix.ent_name[slot], region_code=ix.ent_region[slot])
 
     def item(
         self, rank: int, *, demand: Side, supply: Side, d: int, s: int, score: float, comps: dict[str, float],
@@ -75,8 +75,7 @@ class ItemBuilder:
         ))
         required = sorted(demand.required[d])
         contributions = {c: round(profile.weights.get(c, 0.0) * comps[c], 4) for c in COMPONENTS}
-        # built from the index's own typed columns: nothing here is outside input, so no validation pass
-        explanation = Explanation.model_construct(
+        explanation = Explanation(
             chain_path=[graph.nodes[n].name for n in relation.path] if relation else [],
             chain_path_text=rel.relations.render(relation) if relation and len(relation.path) > 1 else None,
             relation=str(relation.kind) if relation else "text",
@@ -85,7 +84,7 @@ class ItemBuilder:
             inferred_input=graph.nodes[inferred_input].name if inferred_input else None,
             contributions=contributions, filters_applied=pfilter.applied(required), summary_zh=summary,
         )
-        return MatchItem.model_construct(
+        return MatchItem(
             rank=rank, score=score, supplier=supplier, offer_id=offer_id, buyer=buyer, need_id=need_id,
             inferred=inferred, components={c: round(comps[c], 4) for c in COMPONENTS}, explanation=explanation,
         )
