@@ -399,7 +399,7 @@ def _warm_kernels(ix: ItemIndex) -> None:
     counties = county_table(ix.regions)
     distance, cross = counties.terms(np.nan, np.nan, -1)
     warm_up(csr, (ix.offers.alive.view, ix.offers.code.view, ix.offers.standing.view, counties.lookup, distance,
-                  cross), ix.relations.head, text)
+                  cross), (ix.relations.head, ix.relations.downstream, ix.relations.is_kind_of.T), text)
 
 
 def _unit_warning(where: str, unit: str) -> str:

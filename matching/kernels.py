@@ -10,6 +10,7 @@ row order where NumPy's ``reduceat`` may pair them, and equal once rounded to fl
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
@@ -277,17 +278,18 @@ def _accumulators(width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def warm_up(postings: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cut_columns: tuple[np.ndarray, ...],
-            relation: np.ndarray, text: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+            relations: Sequence[np.ndarray], text: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
     """Compile (or load from numba's cache) every kernel for the column types of one index, on empty inputs,
     so that no query pays for it: ``postings`` and ``text`` are CSR ``(indptr, indices, data)`` triples,
-    ``cut_columns`` is ``(alive, code, standing, county_of_code, distance, cross)`` and ``relation``
-    a relation matrix."""
+    ``cut_columns`` is ``(alive, code, standing, county_of_code, distance, cross)`` and ``relations`` the
+    relation matrices in every memory layout a query passes (a transposed one is compiled apart)."""
     none = np.zeros(0, np.int64)
     for indptr, indices, data in postings:
         posting_sums(none, np.zeros(0, np.float32), indptr, indices, data, 1)
     alive, code, standing, county_of_code, distance, cross = cut_columns
     cut_key(none, np.zeros(0), alive, code, standing, county_of_code, distance, cross, (0.0, 0.0, 0.0, 0.0))
     links = np.full((0, 1), -1, np.int32)
-    best_links(relation, links, np.zeros((0, 1), np.float32), links, np.zeros((0, 1), np.float32), None)
+    for relation in relations:
+        best_links(relation, links, np.zeros((0, 1), np.float32), links, np.zeros((0, 1), np.float32), None)
     for indptr, indices, data in text:
         pair_dots_few(indptr, indices, data, indptr, indices, data, none, none, 1)
