@@ -8,7 +8,8 @@ inferred demand and ad-hoc queries are built the same way, so one scoring path s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,38 +22,88 @@ from matching.linking import ItemLinks
 from matching.scoring import NO_STANDING
 
 
-@dataclass
+class _Deferred:
+    """A column of a stored block gathered from the index on first read (``Side.source``), or set when built.
+
+    A supplier list reads a dozen of a candidate block's columns; the rest (its needs' purposes and required
+    certificates, the parties' certificates and circle flags) are gathered only where a reader asks for them.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.party = name in _PARTY_COLUMNS
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Deferred: ...
+    @overload
+    def __get__(self, obj: Side, owner: type) -> np.ndarray: ...
+    def __get__(self, obj: Side | None, owner: type) -> np.ndarray | _Deferred:
+        if obj is None:
+            return self  # the dataclass's default: "not given"
+        value = obj.columns.get(self.name)
+        if value is None:
+            index, cols = obj.source or (None, None)
+            if index is None or (cols is None and not self.party):
+                raise AttributeError(f"column {self.name!r} was neither given nor can be gathered")
+            value = (getattr(index, f"ent_{self.name}").view[obj.slot] if self.party
+                     else getattr(cols, self.name).view[obj.row])
+            obj.columns[self.name] = value
+        return value
+
+    def __set__(self, obj: Side, value: np.ndarray | _Deferred) -> None:
+        if not isinstance(value, _Deferred):
+            obj.columns[self.name] = value
+
+
+_PARTY_COLUMNS = frozenset({"circle", "certs"})
+
+
+@dataclass(kw_only=True)
 class Side:
     """A block of demands or supplies (``slot`` −1 is the ad-hoc querying party)."""
 
+    columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the deferred columns read so far
+    source: tuple[ItemIndex, ItemColumns | None] | None = field(default=None, repr=False)  # gathered from
     slot: np.ndarray
     row: np.ndarray  # need / offer row, −1 for inferred demand and queries
     use_node: np.ndarray  # inferred demand: the node the buyer makes (−1 otherwise)
     code: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
-    circle: np.ndarray
+    circle: _Deferred = _Deferred()
     standing: np.ndarray
     priority: np.ndarray
-    certs: np.ndarray  # object array of frozensets (only read for pairs whose need requires any)
+    certs: _Deferred = _Deferred()  # object array of frozensets (only read for pairs whose need requires any)
     head_nodes: np.ndarray
     head_conf: np.ndarray
-    use_nodes: np.ndarray
-    use_conf: np.ndarray
-    for_nodes: np.ndarray
+    use_nodes: _Deferred = _Deferred()
+    use_conf: _Deferred = _Deferred()
+    for_nodes: _Deferred = _Deferred()
     family: np.ndarray
     confident: np.ndarray
-    use_alone: np.ndarray
-    part_of_category: np.ndarray
+    use_alone: _Deferred = _Deferred()
+    part_of_category: _Deferred = _Deferred()
     qty: np.ndarray
     qty_dim: np.ndarray
-    required: np.ndarray  # object array of frozensets
-    has_required: np.ndarray
+    required: _Deferred = _Deferred()  # object array of frozensets
+    has_required: _Deferred = _Deferred()
     text: sp.csr_matrix | None  # None: not gathered yet, read from ``text_source`` at ``row`` (see text_rows)
     text_source: RowBlocks | None = None
 
     def __len__(self) -> int:
         return len(self.slot)
+
+    def take(self, sel: np.ndarray) -> Side:
+        """The rows ``sel`` of the block (columns not gathered yet stay so)."""
+        out: dict[str, object] = {
+            "source": self.source, "text_source": self.text_source,
+            "text": None if self.text is None else self.text[sel],
+            "columns": {name: column[sel] for name, column in self.columns.items()},
+        }
+        for name in Side.__dataclass_fields__:
+            if name not in out and not isinstance(getattr(Side, name, None), _Deferred):
+                out[name] = getattr(self, name)[sel]
+        return Side(**out)  # type: ignore[arg-type]
 
     def text_rows(self) -> sp.csr_matrix:
         """The text vectors of the block's rows, gathered from the index on first use."""
@@ -66,9 +117,8 @@ def party_columns(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
     """The enterprise columns of a side, for the enterprises in ``slots``."""
     return {
         "slot": slots, "code": index.ent_code.view[slots], "lat": index.ent_lat.view[slots],
-        "lon": index.ent_lon.view[slots], "circle": index.ent_circle.view[slots],
-        "standing": index.ent_standing.view[slots], "priority": index.ent_priority.view[slots],
-        "certs": index.ent_certs.view[slots],
+        "lon": index.ent_lon.view[slots], "standing": index.ent_standing.view[slots],
+        "priority": index.ent_priority.view[slots], "source": (index, None),
     }
 
 
@@ -78,16 +128,13 @@ def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
     slots = cols.ent.view[rows].astype(np.int64)
     n = len(rows)
     return Side(
-        **party_columns(index, slots),  # type: ignore[arg-type]
+        **party_columns(index, slots) | {"source": (index, cols)},  # type: ignore[arg-type]
         row=rows, use_node=np.full(n, -1, dtype=np.int64),
         head_nodes=cols.head_nodes.view[rows], head_conf=cols.head_conf.view[rows],
-        use_nodes=cols.use_nodes.view[rows], use_conf=cols.use_conf.view[rows],
-        for_nodes=cols.for_nodes.view[rows], family=cols.family.view[rows], confident=cols.confident.view[rows],
-        use_alone=cols.use_alone.view[rows], part_of_category=cols.part_of_category.view[rows],
-        qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows], required=cols.required.view[rows],
-        has_required=cols.has_required.view[rows],
+        family=cols.family.view[rows], confident=cols.confident.view[rows],
+        qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows],
         text=None, text_source=cols.text,  # a single query reads its supplies' rows in place (text_dots)
-    )
+    )  # the other item columns are gathered where they are read (_Deferred)
 
 
 def inferred(index: ItemIndex, slots: np.ndarray, nodes: np.ndarray, conf: np.ndarray) -> Side:
@@ -154,7 +201,7 @@ def concat(a: Side, b: Side) -> Side:
     """The rows of ``a`` followed by the rows of ``b`` (e.g. explicit needs, then inferred demand)."""
     out: dict[str, object] = {"text": sp.vstack([a.text_rows(), b.text_rows()], format="csr")}
     for f in Side.__dataclass_fields__:
-        if f in ("text", "text_source"):
+        if f in ("text", "text_source", "columns", "source"):
             continue
         out[f] = np.concatenate([getattr(a, f), getattr(b, f)])
     return Side(**out)  # type: ignore[arg-type]

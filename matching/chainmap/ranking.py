@@ -80,7 +80,7 @@ def rank_suppliers(
     total = len(demand)
     for start in range(0, total, block_size):
         sel = np.arange(start, min(start + block_size, total))
-        block = Side(**{f: _take(getattr(demand, f), sel) for f in Side.__dataclass_fields__})  # type: ignore[arg-type]
+        block = demand.take(sel)
         frames.append(_block(index, block, start, k, mask, weights, ent_rank))
         if progress is not None:
             progress(int(sel[-1]) + 1, total)
@@ -138,13 +138,6 @@ def _empty(raw: bool = False) -> pl.DataFrame:
         order = ["demand", "supplier", "offer", "score", "backfill", "kind", "product", "distance", "tie", "rank"]
         return pl.DataFrame(schema=schema).select(order)
     return pl.DataFrame(schema=schema | {"relation": pl.String()})
-
-
-def _take(value: object, sel: np.ndarray) -> object:
-    if sp.issparse(value):
-        return value[sel]  # type: ignore[index]
-    assert isinstance(value, np.ndarray)
-    return value[sel]
 
 
 def _ranks(ids: list[str]) -> np.ndarray:
