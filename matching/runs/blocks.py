@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from matching.candidates import supply_candidates
 from matching.components import components, filter_mask, weighted_score
 from matching.item_index import ItemIndex
 from matching.ranking import Scored, dedupe, mark_served
 from matching.relevance import relevance
-from matching.sides import Side, inferred, stored
+from matching.sides import Side, concat, inferred, stored
 from matching.weights import COMPONENTS, MatchFilters, WeightProfile
 
 PAIR_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -95,16 +94,7 @@ def _demand(index: ItemIndex, buyer_ids: list[str]) -> Side:
     implied = inferred(index, np.array([m[0] for m in made], dtype=np.int64),
                        np.array([m[1] for m in made], dtype=np.int64),
                        np.array([m[2] for m in made], dtype=np.float32))
-    out: dict[str, object] = {}
-    for f in Side.__dataclass_fields__:
-        x, y = getattr(explicit, f), getattr(implied, f)
-        if isinstance(x, list):
-            out[f] = x + y
-        elif sp.issparse(x):
-            out[f] = sp.vstack([x, y], format="csr")
-        else:
-            out[f] = np.concatenate([x, y])
-    return Side(**out)  # type: ignore[arg-type]
+    return concat(explicit, implied)
 
 
 def run_block(ctx: BlockContext, buyer_ids: list[str]) -> BlockResult:
