@@ -210,41 +210,27 @@ def best_links(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarra
     return best, d_best, s_best
 
 
-FILTER_WORDS = 1024
-"""Words of the bit filter in front of the dense row (64k bits, 8 KB: it stays in the L1 cache)."""
-
-
 @njit(cache=True, nogil=True)
 def _pair_dots(a_indptr: np.ndarray, a_indices: np.ndarray, a_data: np.ndarray, b_indptr: np.ndarray,
                b_indices: np.ndarray, b_data: np.ndarray, ai: np.ndarray, bi: np.ndarray, dense: np.ndarray,
-               bits: np.ndarray, out: np.ndarray) -> None:
-    # The dense row spans every text feature (3M, 24 MB): a read of it is a cache miss. A feature whose bit
-    # is clear is not in the ``a`` row, and its product is an exact 0.0 that cannot change the float64 sum,
-    # so skipping it keeps the sum bit for bit while most reads stay in the 8 KB filter.
+               out: np.ndarray) -> None:
     done = np.zeros(len(a_indptr) - 1, np.bool_)
-    mask = np.uint64(FILTER_WORDS - 1)
     for first in range(len(ai)):
         r = ai[first]
         if done[r]:
             continue
         done[r] = True
         for k in range(a_indptr[r], a_indptr[r + 1]):
-            f = np.uint64(a_indices[k])
             dense[a_indices[k]] = a_data[k]
-            bits[(f >> np.uint64(6)) & mask] |= np.uint64(1) << (f & np.uint64(63))
         for p in range(first, len(ai)):
             if ai[p] != r:
                 continue
             acc = 0.0
             for k in range(b_indptr[bi[p]], b_indptr[bi[p] + 1]):
-                f = np.uint64(b_indices[k])
-                if bits[(f >> np.uint64(6)) & mask] & (np.uint64(1) << (f & np.uint64(63))):
-                    acc += np.float64(b_data[k]) * dense[b_indices[k]]
+                acc += np.float64(b_data[k]) * dense[b_indices[k]]
             out[p] = acc
         for k in range(a_indptr[r], a_indptr[r + 1]):
-            f = np.uint64(a_indices[k])
             dense[a_indices[k]] = 0.0
-            bits[(f >> np.uint64(6)) & mask] = np.uint64(0)
 
 
 def pair_dots_few(a_indptr: np.ndarray, a_indices: np.ndarray, a_data: np.ndarray, b_indptr: np.ndarray,
@@ -255,16 +241,8 @@ def pair_dots_few(a_indptr: np.ndarray, a_indices: np.ndarray, a_data: np.ndarra
     dense, _ = _accumulators(width)
     out = np.zeros(len(ai), np.float64)
     _pair_dots(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, np.asarray(ai, np.int64),
-               np.asarray(bi, np.int64), dense, _filter_bits(), out)
+               np.asarray(bi, np.int64), dense, out)
     return out
-
-
-def _filter_bits() -> np.ndarray:
-    """This thread's cleared bit filter (the kernel clears what it set)."""
-    bits: np.ndarray | None = getattr(_scratch, "bits", None)
-    if bits is None:
-        bits = _scratch.bits = np.zeros(FILTER_WORDS, np.uint64)
-    return bits
 
 
 def _accumulators(width: int) -> tuple[np.ndarray, np.ndarray]:

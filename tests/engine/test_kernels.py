@@ -128,10 +128,10 @@ def test_pair_dots_equal_a_float64_row_product() -> None:
     assert np.array_equal(got.astype(np.float32), want.astype(np.float32))
 
 
-def test_pair_dots_skip_only_exact_zero_products_over_a_wide_feature_space() -> None:
-    """The bit filter in front of the dense row: features that share a filter bit with the ``a`` row
-    (64k bits over 3M features) must still read the dense row, and the sum must equal, bit for bit, the
-    in-order float64 sum over every stored ``b`` entry (what the kernel summed before the filter)."""
+def test_pair_dots_are_in_order_sums_over_a_wide_feature_space() -> None:
+    """Over the engine's 3M text features, with ``b`` rows that share features with the ``a`` row, hold
+    features 64k apart from them, and features of their own: each cosine equals, bit for bit, the in-order
+    float64 sum over the row's stored entries (what a single query and a batch run both compute)."""
     rng = np.random.default_rng(17)
     width = 3 << 20
     a_cols = np.sort(rng.choice(width, 40, replace=False))
