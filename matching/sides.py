@@ -63,7 +63,7 @@ class Side:
     """A block of demands or supplies (``slot`` −1 is the ad-hoc querying party)."""
 
     columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the deferred columns read so far
-    source: tuple[ItemIndex, ItemColumns | None] | None = field(default=None, repr=False)  # gathered from
+    source: tuple[ItemIndex, ItemColumns | None] | None = field(default=None, repr=False)  # deferred columns from
     slot: np.ndarray
     row: np.ndarray  # need / offer row, −1 for inferred demand and queries
     use_node: np.ndarray  # inferred demand: the node the buyer makes (−1 otherwise)
