@@ -155,25 +155,14 @@ class RowBlocks:
     def pair_dots(self, a: sp.csr_matrix, ai: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """``pair_dots(a, self.rows(rows), ai, arange)`` without gathering: each pair's row is read in its
         block (the same products summed in the same order, so equal bit for bit)."""
-        out = np.zeros(len(ai), dtype=np.float64)
         rows = np.asarray(rows, dtype=np.int64)
         ai = np.asarray(ai, dtype=np.int64)
-        blocks = self._blocks
-        for start, m, _ in blocks:
-            if len(blocks) == 1:
-                sel = None
-                local, pairs = rows - start, ai
-            else:
-                sel = np.flatnonzero((rows >= start) & (rows < start + m.shape[0]))
-                if not len(sel):
-                    continue
-                local, pairs = rows[sel] - start, ai[sel]
-            dots = pair_dots_few(a.indptr, a.indices, a.data, m.indptr, m.indices, m.data, pairs, local,
-                                 a.shape[1])
-            if sel is None:
-                out = dots
-            else:
-                out[sel] = dots
+        out = np.zeros(len(ai), dtype=np.float64)
+        for start, m, _ in self._blocks:
+            sel = np.flatnonzero((rows >= start) & (rows < start + m.shape[0]))
+            if len(sel):
+                out[sel] = pair_dots_few(a.indptr, a.indices, a.data, m.indptr, m.indices, m.data, ai[sel],
+                                         rows[sel] - start, a.shape[1])
         return np.asarray(out, dtype=np.float32).astype(np.float64)
 
 

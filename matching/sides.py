@@ -87,8 +87,7 @@ class Side:
     qty_dim: np.ndarray
     required: _Deferred = _Deferred()  # object array of frozensets
     has_required: _Deferred = _Deferred()
-    text: sp.csr_matrix | None  # None: not gathered yet, read from ``text_source`` at ``row`` (see text_rows)
-    text_source: RowBlocks | None = None
+    text: sp.csr_matrix | None  # None: not gathered yet, read from the source's text at ``row`` (text_rows)
 
     def __len__(self) -> int:
         return len(self.slot)
@@ -96,7 +95,7 @@ class Side:
     def take(self, sel: np.ndarray) -> Side:
         """The rows ``sel`` of the block (columns not gathered yet stay so)."""
         out: dict[str, object] = {
-            "source": self.source, "text_source": self.text_source,
+            "source": self.source,
             "text": None if self.text is None else self.text[sel],
             "columns": {name: column[sel] for name, column in self.columns.items()},
         }
@@ -108,9 +107,15 @@ class Side:
     def text_rows(self) -> sp.csr_matrix:
         """The text vectors of the block's rows, gathered from the index on first use."""
         if self.text is None:
-            assert self.text_source is not None
-            self.text = self.text_source.rows(self.row)
+            blocks = self.stored_text()
+            assert blocks is not None
+            self.text = blocks.rows(self.row)
         return self.text
+
+    def stored_text(self) -> RowBlocks | None:
+        """The index's text rows this block's ``row`` points into, for stored rows."""
+        cols = None if self.source is None else self.source[1]
+        return None if cols is None else cols.text
 
 
 def party_columns(index: ItemIndex, slots: np.ndarray) -> dict[str, object]:
@@ -133,7 +138,7 @@ def stored(index: ItemIndex, cols: ItemColumns, rows: np.ndarray) -> Side:
         head_nodes=cols.head_nodes.view[rows], head_conf=cols.head_conf.view[rows],
         family=cols.family.view[rows], confident=cols.confident.view[rows],
         qty=cols.qty.view[rows], qty_dim=cols.qty_dim.view[rows],
-        text=None, text_source=cols.text,  # a single query reads its supplies' rows in place (text_dots)
+        text=None,  # a single query reads its supplies' rows in place (text_dots)
     )  # the other item columns are gathered where they are read (_Deferred)
 
 
@@ -201,7 +206,7 @@ def concat(a: Side, b: Side) -> Side:
     """The rows of ``a`` followed by the rows of ``b`` (e.g. explicit needs, then inferred demand)."""
     out: dict[str, object] = {"text": sp.vstack([a.text_rows(), b.text_rows()], format="csr")}
     for f in Side.__dataclass_fields__:
-        if f in ("text", "text_source", "columns", "source"):
+        if f in ("text", "columns", "source"):
             continue
         out[f] = np.concatenate([getattr(a, f), getattr(b, f)])
     return Side(**out)  # type: ignore[arg-type]
@@ -214,6 +219,7 @@ def text_dots(demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> np.
     them: at 1M, gathering a thousand candidates' rows first cost half of building the supply side.
     """
     a = demand.text_rows()
-    if supply.text is None and supply.text_source is not None and a.shape[0] <= SMALL_SIDE:
-        return supply.text_source.pair_dots(a, di, supply.row[si])
+    blocks = supply.stored_text()
+    if supply.text is None and blocks is not None and a.shape[0] <= SMALL_SIDE:
+        return blocks.pair_dots(a, di, supply.row[si])
     return pair_dots(a, supply.text_rows(), di, si)
