@@ -22,6 +22,7 @@ from matching.components import components, filter_mask, weighted_score
 from matching.corpus import FrameChunks
 from matching.county_terms import county_table
 from matching.errors import InvalidInputError, NotFoundError
+from matching.explicit_relevance import warm_up as warm_explicit
 from matching.filters import PairFilter, certification_keys
 from matching.frames import frames_to_profiles, profiles_to_frames
 from matching.item_columns import EntRecord
@@ -400,6 +401,12 @@ def _warm_kernels(ix: ItemIndex) -> None:
     distance, cross = counties.terms(np.nan, np.nan, -1)
     warm_up(csr, (ix.offers.alive.view, ix.offers.code.view, ix.offers.standing.view, counties.lookup, distance,
                   cross), (ix.relations.head, ix.relations.downstream, ix.relations.is_kind_of.T), text)
+    rel, needs = ix.relations, ix.needs
+    warm_explicit({name: getattr(needs, name).view for name in ("head_nodes", "head_conf", "use_nodes", "use_conf",
+                                                               "use_alone", "part_of_category", "family",
+                                                               "confident")},
+                  (rel.head, rel.use, rel.sibling, rel.head_kind, rel.use_kind, rel.end_product, rel.downstream,
+                   rel.is_kind_of.T))
 
 
 def _unit_warning(where: str, unit: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matching.explicit_relevance import PARAMS, explicit_relevance
 from matching.item_index import ItemIndex
 from matching.kernels import best_links
 from matching.relation_matrix import KIND_TEXT, kind_code
@@ -23,6 +24,7 @@ from matching.text import made_from, normalise_text
 SAME, SPEC, SIBLING = (kind_code(k) for k in (RelationKind.same, RelationKind.specialisation,
                                               RelationKind.sibling))
 EQUIP = kind_code(RelationKind.equipment_for)
+_KINDS = np.array([KIND_TEXT, SAME, SPEC, SIBLING], np.int8)  # the codes the compiled rules read
 
 
 @dataclass
@@ -48,15 +50,20 @@ def _best(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc
 
 
 def relevance(
-    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, *, equipment: bool
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, *, equipment: bool,
+    compiled: bool = True,
 ) -> Relevance:
     """Product relation and text similarity for the candidate pairs ``(demand[di], supply[si])``.
 
     ``equipment``: whether equipment for what an inferred buyer makes counts (buyer lists of equipment
-    offers); supplier lists of an enterprise never propose machines for what it makes.
+    offers); supplier lists of an enterprise never propose machines for what it makes. Pairs of explicit
+    demand only go through the compiled rules (:mod:`matching.explicit_relevance`) unless ``compiled`` is
+    false; the NumPy rules below are their reference.
     """
     rel = index.relations
     p = index.params
+    if compiled and not (demand.use_node >= 0).any():
+        return _explicit(index, demand, supply, di, si)
     dn, dc = demand.head_nodes[di], demand.head_conf[di]
     un, uc = demand.use_nodes[di], demand.use_conf[di]
     sn, sc = supply.head_nodes[si], supply.head_conf[si]
@@ -136,6 +143,27 @@ def relevance(
     product = np.where(weak & ~none, np.maximum(product, p.weak_link_text_factor * text), product)
     return Relevance(keep, np.minimum(product, 1.0), text, kind.astype(np.int8), d_node.astype(np.int64),
                      s_node.astype(np.int64), backfill)
+
+
+def _explicit(index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray) -> Relevance:
+    """:func:`relevance` for a block without inferred demand, compiled; the offers' own words are read here."""
+    rel = index.relations
+    p = index.params
+    n = len(di)
+    text = np.clip(text_dots(demand, supply, di, si), 0.0, 1.0)
+    keep, backfill, none = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_)
+    product, kind = np.empty(n, np.float64), np.empty(n, np.int8)
+    d_node, s_node = np.empty(n, np.int64), np.empty(n, np.int64)
+    explicit_relevance(
+        np.asarray(di, np.int64), np.asarray(si, np.int64), demand.head_nodes, demand.head_conf,
+        demand.use_nodes, demand.use_conf, demand.use_alone, demand.part_of_category, demand.family,
+        demand.confident, supply.head_nodes, supply.head_conf, supply.family, supply.confident, text, rel.head,
+        rel.use, rel.sibling, rel.head_kind, rel.use_kind, rel.end_product, rel.downstream, rel.is_kind_of.T,
+        np.array([getattr(p, name) for name in PARAMS], np.float64), np.float32(p.low_confidence), _KINDS,
+        keep, product, kind, d_node, s_node, backfill, none,
+    )
+    keep &= ~_made_from_demand(index, demand, supply, di, si, none & (text >= p.backfill_text_min))
+    return Relevance(keep, product, text, kind, d_node, s_node, backfill)
 
 
 def _any_downstream(

@@ -10,6 +10,7 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import json
     from numba.core.registry import CPUDispatcher
+    import matching.explicit_relevance as explicit_relevance
     import matching.kernels as kernels
     from matching.chains import load_graph
     from matching.engine import MatchEngine
@@ -20,7 +21,8 @@ SCRIPT = textwrap.dedent("""
 
     engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), load_seed_enterprises())
     def counts():
-        return {n: len(d.signatures) for n, d in vars(kernels).items() if isinstance(d, CPUDispatcher)}
+        return {f"{m.__name__}.{n}": len(d.signatures) for m in (kernels, explicit_relevance)
+                for n, d in vars(m).items() if isinstance(d, CPUDispatcher)}
     before = counts()
     for eid in engine.enterprise_ids():
         engine.suppliers_for(eid)
