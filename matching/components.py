@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from matching.item_index import ItemIndex
+from matching.pair_components import pair_components
 from matching.regions import EARTH_RADIUS_KM
 from matching.relevance import Relevance
 from matching.scoring import DISTANCE_SCALE_KM, NEUTRAL
@@ -59,11 +60,22 @@ def cross_region_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def components(
-    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rel: Relevance
+    index: ItemIndex, demand: Side, supply: Side, di: np.ndarray, si: np.ndarray, rel: Relevance, *,
+    compiled: bool = True,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """``({component: column}, distance in km)`` for the pairs."""
+    """``({component: column}, distance in km)`` for the pairs; all but the distance are compiled
+    (:mod:`matching.pair_components`) unless ``compiled`` is false, the NumPy code below being their reference."""
     km = distance_km(demand, supply, di, si)
     distance = distance_score(km)
+    if compiled:
+        n = len(di)
+        capacity, cross, policy, standing = (np.empty(n, np.float64) for _ in range(4))
+        pair_components(np.asarray(di, np.int64), np.asarray(si, np.int64), demand.qty, demand.qty_dim, demand.code,
+                        demand.priority, supply.qty, supply.qty_dim, supply.code, supply.priority, supply.standing,
+                        rel.demand_node, rel.supply_node, index.relations.node_chains, capacity, cross, policy,
+                        standing)
+        return {"product": rel.product, "text": rel.text, "distance": distance, "capacity": capacity,
+                "cross_region": cross, "policy": policy, "standing": standing}, km
     cap, vol = supply.qty[si], demand.qty[di]
     same_dim = (supply.qty_dim[si] >= 0) & (supply.qty_dim[si] == demand.qty_dim[di])
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -31,6 +31,7 @@ from matching.item_work import StartedWork
 from matching.items import QUERY_ID, ItemBuilder
 from matching.kernels import warm_up
 from matching.linking import ItemLinks
+from matching.pair_components import warm_up as warm_components
 from matching.params import DEFAULT_PARAMS, MatchParams
 from matching.persist import load_index, save_index
 from matching.profiles import Enterprise, Need, Offer
@@ -407,6 +408,8 @@ def _warm_kernels(ix: ItemIndex) -> None:
                                                                "confident")},
                   (rel.head, rel.use, rel.sibling, rel.head_kind, rel.use_kind, rel.end_product, rel.downstream,
                    rel.is_kind_of.T))
+    warm_components(needs.qty.view, needs.qty_dim.view, ix.ent_code.view, ix.ent_priority.view,
+                    ix.ent_standing.view, rel.node_chains)
 
 
 def _unit_warning(where: str, unit: str) -> str:

@@ -12,6 +12,7 @@ SCRIPT = textwrap.dedent("""
     from numba.core.registry import CPUDispatcher
     import matching.explicit_relevance as explicit_relevance
     import matching.kernels as kernels
+    import matching.pair_components as pair_components
     from matching.chains import load_graph
     from matching.engine import MatchEngine
     from matching.policy import Policy
@@ -21,7 +22,7 @@ SCRIPT = textwrap.dedent("""
 
     engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), load_seed_enterprises())
     def counts():
-        return {f"{m.__name__}.{n}": len(d.signatures) for m in (kernels, explicit_relevance)
+        return {f"{m.__name__}.{n}": len(d.signatures) for m in (kernels, explicit_relevance, pair_components)
                 for n, d in vars(m).items() if isinstance(d, CPUDispatcher)}
     before = counts()
     for eid in engine.enterprise_ids():
