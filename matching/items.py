@@ -20,18 +20,36 @@ QUERY_NAME = "临时查询"
 
 
 class ItemBuilder:
-    """Turns ranked pair indices into :class:`MatchItem` objects (one engine, one builder)."""
+    """Turns ranked pair indices into :class:`MatchItem` objects (one builder per response: it keeps what the
+    response's items share, such as the asking party, its need's tokens and the filters it applied)."""
 
     def __init__(self, index: ItemIndex) -> None:
         self.index = index
         self._node_tokens: dict[int, list[str]] = {}
         self._item_tokens: dict[tuple[int, int], list[str]] = {}
+        self._parties: dict[tuple[int, str | None], Party] = {}
+        self._labels: dict[str | None, str] = {}
+        self._applied: dict[frozenset[str], list[str]] = {}
 
     def party(self, slot: int, region: str | None = None) -> Party:
-        if slot < 0:
-            return Party(id=QUERY_ID, name=QUERY_NAME, region_code=region)
-        ix = self.index
-        return Party(id=ix.ent_id[slot], name=ix.ent_name[slot], region_code=ix.ent_region[slot])
+        key = (slot, region if slot < 0 else None)
+        hit = self._parties.get(key)
+        if hit is None:
+            ix = self.index
+            hit = self._parties[key] = (
+                Party(id=QUERY_ID, name=QUERY_NAME, region_code=region) if slot < 0
+                else Party(id=ix.ent_id[slot], name=ix.ent_name[slot], region_code=ix.ent_region[slot]))
+        return hit
+
+    def _region_label(self, code: str | None) -> str:
+        if code not in self._labels:
+            self._labels[code] = region_label(self.index.regions, code)
+        return self._labels[code]
+
+    def _filters(self, pfilter: PairFilter, required: frozenset[str]) -> list[str]:
+        if required not in self._applied:  # one response applies one filter set
+            self._applied[required] = pfilter.applied(required)
+        return self._applied[required]
 
     def item(
         self, rank: int, *, demand: Side, supply: Side, d: int, s: int, score: float, comps: dict[str, float],
@@ -69,11 +87,10 @@ class ItemBuilder:
             via = None
         dist = None if np.isnan(km) else float(km)
         summary = summary_zh(SummaryParts(
-            supplier_region=region_label(ix.regions, supplier.region_code), supplier_name=supplier.name,
+            supplier_region=self._region_label(supplier.region_code), supplier_name=supplier.name,
             offer_label=offer_label, buyer_name=buyer.name, relation=str(relation_kind) if relation else "text",
             need_label=need_label, via_label=via, inferred=inferred, distance_km=dist,
         ))
-        required = sorted(demand.required[d])
         contributions = {c: round(profile.weights.get(c, 0.0) * comps[c], 4) for c in COMPONENTS}
         explanation = Explanation(
             chain_path=[graph.nodes[n].name for n in relation.path] if relation else [],
@@ -82,7 +99,8 @@ class ItemBuilder:
             shared_terms=terms_in(supply_text, demand_tokens),
             distance_km=None if dist is None else round(dist, 1),
             inferred_input=graph.nodes[inferred_input].name if inferred_input else None,
-            contributions=contributions, filters_applied=pfilter.applied(required), summary_zh=summary,
+            contributions=contributions, filters_applied=self._filters(pfilter, demand.required[d]),
+            summary_zh=summary,
         )
         return MatchItem(
             rank=rank, score=score, supplier=supplier, offer_id=offer_id, buyer=buyer, need_id=need_id,
