@@ -108,8 +108,11 @@ def filter_mask(
     """Pairs every hard filter allows (``min_score`` is applied after scoring)."""
     ds, ss = demand.slot[di], supply.slot[si]
     ok = (ds != ss) | (ds < 0)
-    for k in np.flatnonzero(demand.has_required[di]).tolist():
-        ok[k] &= demand.required[di[k]] <= supply.certs[si[k]]
+    rows = np.flatnonzero(demand.has_required[di])
+    if len(rows):  # a need's required certifications against each candidate's (sets: one Python loop)
+        required, certs = demand.required.tolist(), supply.certs.tolist()
+        ok[rows] &= np.fromiter((required[d] <= certs[s] for d, s in zip(di[rows].tolist(), si[rows].tolist(),
+                                                                          strict=True)), np.bool_, len(rows))
     ids = index.ent_id
     if filters.exclude_enterprises:
         excluded = set(filters.exclude_enterprises)
