@@ -137,6 +137,10 @@ class RowBlocks:
         blocks = self._blocks
         if len(blocks) == 1:
             return take_rows(blocks[0][1], idx)
+        if len(idx) == 1:  # one row (a single query's need): its block, without stacking every block's share
+            for start, m, _ in blocks:
+                if start <= idx[0] < start + m.shape[0]:
+                    return take_rows(m, idx - start)
         parts: list[sp.csr_matrix] = []
         order: list[np.ndarray] = []
         for start, m, _ in blocks:

@@ -18,7 +18,8 @@ def test_rows_equal_fancy_indexing_over_blocks(splits: tuple[int, ...]) -> None:
         blocks.append(whole[start : start + n])
         start += n
     many = np.random.default_rng(1).integers(0, sum(splits), 300)  # above MANY_ROWS: scipy copies the rows
-    for idx in (np.array([3, 0, 39, 3, 17]), np.zeros(0, dtype=np.int64), np.arange(40)[::-1], many):
+    singles = [np.array([r]) for r in (0, 9, 10, 34, 35, 39)]  # one row: read from its own block
+    for idx in (np.array([3, 0, 39, 3, 17]), np.zeros(0, dtype=np.int64), np.arange(40)[::-1], many, *singles):
         got = blocks.rows(idx)
         assert got.shape == (len(idx), 30)
         assert np.array_equal(got.toarray(), whole[idx].toarray())
