@@ -10,6 +10,8 @@ so a tree builds from the store on its first start (start each once beforehand, 
     git worktree add /tmp/cm-base <commit>
     .venv/bin/python -m benchmarks.ab_trees --size 1000000 --keep-dir /work/bench1m \\
         --a . --a-index /work/bench1m/index --b /tmp/cm-base --b-index /work/bench1m-idx-base
+
+One tree against itself with other settings: the same ``--a``/``--b`` and index, and ``--b-env NAME=VALUE``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def main() -> None:
     for side in ("a", "b"):
         parser.add_argument(f"--{side}", type=Path, required=True, help=f"source tree {side.upper()}")
         parser.add_argument(f"--{side}-index", type=Path, required=True, help="its index snapshot directory")
+        parser.add_argument(f"--{side}-env", action="append", default=[], metavar="NAME=VALUE",
+                            help="an environment variable of its server (e.g. CHAINMATCH_QUERY_THREADS=2)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warm", type=float, default=20, help="unmeasured seconds of reads after each start")
     parser.add_argument("--seconds", type=float, default=25, help="seconds per measured phase")
@@ -42,7 +46,8 @@ def main() -> None:
     for n in range(1, args.rounds + 1):
         for side in ("a", "b"):
             tree, index = getattr(args, side).resolve(), getattr(args, f"{side}_index").resolve()
-            env = {"CHAINMATCH_INDEX_SNAPSHOT_DIR": str(index)}
+            env = {"CHAINMATCH_INDEX_SNAPSHOT_DIR": str(index),
+                   **dict(pair.split("=", 1) for pair in getattr(args, f"{side}_env"))}
             with Server(args.keep_dir, env=env, code_dir=tree) as server:
                 run_reads(server.base, corpus, 1, args.warm)
                 for c in conns:
