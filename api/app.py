@@ -19,7 +19,6 @@ from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, HeadMiddleware, KeyGateMiddleware, RequestContextMiddleware
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.query_runner import QueryRunner
 from api.routers import health
 from api.startup import STARTUP_FAILURE, StartupGate, StartupState, start_in_background
 from matching import __version__
@@ -123,7 +122,6 @@ def _create_app(settings: Settings, *, check_database_now: bool) -> FastAPI:
     app.state.startup = StartupState()
     app.state.keyring = keyring
     app.state.metrics = metrics
-    app.state.queries = QueryRunner(settings.query_threads)
 
     app.include_router(health.router)  # the other routers are included by the background start-up
     install_problem_handlers(app)

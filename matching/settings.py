@@ -38,11 +38,6 @@ class Settings(BaseSettings):
     seeds_dir: Path | None = Field(default=None, description="Seed directory; default the repo's seeds/")
     seed_on_empty: bool = Field(default=True, description="Load seed enterprises into an empty store")
     sync_interval_s: float = Field(default=0.5, gt=0, le=0.5, description="Change-log poll interval")
-    query_threads: int = Field(
-        default=0, ge=0, le=16,
-        description="Matching queries answered at once per worker, each on a query thread of its own; 0 answers "
-        "them on the event loop, one at a time",
-    )
     gc_freeze: bool = Field(
         default=True,
         description="Freeze the built index out of the garbage collector's full collections (gc.freeze); off "

@@ -12,7 +12,7 @@ from api.deps import AdminKey, PortalKey, ServiceDep
 from api.etags import ETAG_HEADER, etag
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from api.problems import NOT_FOUND
-from api.routers.matching import answered
+from api.routers.matching import match_response
 from api.schemas import WEIGHTS_PATTERN, EnterprisePage, EnterpriseRecord, MatchResponse
 from matching.profiles import ID_PATTERN
 from matching.regions import RegionRegistry
@@ -127,8 +127,8 @@ async def suppliers(
 
     中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
     filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    return await answered(request, "suppliers", lambda: service.suppliers_for(
-        enterprise_id, need_id, k=k, weights=weights, filters=filters, sync=False))
+    result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters, sync=False)
+    return match_response(request, "suppliers", result)
 
 
 @router.get(
@@ -152,8 +152,8 @@ async def buyers(
 
     中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
     filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    return await answered(request, "buyers", lambda: service.buyers_for(
-        enterprise_id, offer_id, k=k, weights=weights, filters=filters, sync=False))
+    result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters, sync=False)
+    return match_response(request, "buyers", result)
 
 
 def _filters(base: MatchFilters, cross_region_only: bool | None, in_circle_only: bool | None) -> MatchFilters | None:

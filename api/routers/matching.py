@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from api.deps import PortalKey, ServiceDep
 from api.problems import NOT_FOUND, TOO_LARGE
-from api.query_runner import QueryRunner
 from api.schemas import MatchRequest, MatchResponse, WeightsRef
 from matching.profiles import Need, Offer
 from matching.results import MatchResult
@@ -48,13 +46,6 @@ def match_response(request: Request, kind: str, result: MatchResult) -> ModelJSO
     ))
 
 
-async def answered(request: Request, kind: str, query: Callable[[], MatchResult]) -> ModelJSONResponse:
-    """The response to a matching query, answered and serialised where the app runs queries
-    (:class:`api.query_runner.QueryRunner`)."""
-    runner: QueryRunner = request.app.state.queries
-    return await runner.run(lambda: match_response(request, kind, query()))
-
-
 @router.post(
     "/match", response_model=MatchResponse, summary="Ad-hoc match", responses={**NOT_FOUND, **TOO_LARGE}
 )
@@ -68,7 +59,7 @@ async def match(request: Request, body: MatchRequest, service: ServiceDep, _key:
         if body.need is not None
         else Offer.model_validate(body.offer.model_dump() if body.offer is not None else {})
     )
-    return await answered(request, "adhoc", lambda: service.match(
+    result = service.match(
         query,
         region_code=body.region_code,
         certifications=body.certifications,
@@ -76,4 +67,5 @@ async def match(request: Request, body: MatchRequest, service: ServiceDep, _key:
         weights=body.weights,
         filters=body.filters,
         sync=False,
-    ))
+    )
+    return match_response(request, "adhoc", result)
