@@ -25,6 +25,7 @@ from matching.relation_matrix import KIND_CODES
 from matching.relevance import Relevance, relevance
 from matching.sides import Side, query, stored
 from matching.text import item_text
+from tests.engine.conftest import ent
 
 AD_HOC = (("导热胶", "用于电池包"), ("己二酸", None), ("火锅底料", "牛油"), ("Q235B 热轧卷板", None),
           ("电梯对重块", None), ("摩托车发动机配件", None), ("汽车座椅骨架", None), ("电池包结构件", None))
@@ -93,3 +94,22 @@ def test_compiled_rules_equal_the_numpy_rules_for_blocks_and_ad_hoc_needs(engine
         _both(engine, demand)
         part_of_category += int(demand.part_of_category[0])
     assert part_of_category  # needs named by a part of a category (whose end products score half) were asked
+
+
+def test_an_offer_made_from_what_is_asked_is_dropped_by_both(engine: MatchEngine) -> None:
+    """The offers' own words (以己二酸为原料) are read in Python after the compiled pass: such an offer is
+    downstream of the need even without a graph edge, and neither path proposes it."""
+    engine.upsert(ent("made-from-adipic", "500117", [("o1", "弹力面料", "以己二酸为原料的弹力面料，性能稳定")]))
+    engine.upsert(ent("asks-adipic", "510104", needs=[{"id": "n1", "product": "己二酸", "description": "工业级"}]))
+    ix = engine.index
+    demand = stored(ix, ix.needs, np.array(ix.records["asks-adipic"].need_rows, np.int64))
+    offer_row = ix.records["made-from-adipic"].offer_rows[0]
+    di, offer_rows = supply_candidates(ix, demand, engine.params.graph_top_n)
+    uniq, si = np.unique(np.concatenate([offer_rows, [offer_row]]), return_inverse=True)
+    di = np.concatenate([di, [0]])
+    supply = stored(ix, ix.offers, uniq)
+    fast = relevance(ix, demand, supply, di, si, equipment=False)
+    _same(fast, relevance(ix, demand, supply, di, si, equipment=False, compiled=False))
+    pair = len(di) - 1
+    assert fast.product[pair] > 0 and fast.text[pair] >= engine.params.backfill_text_min  # text alone would keep it
+    assert not fast.keep[pair]
