@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from matching.kernels import _best_links
+from matching.kernels import best_links_into
 
 # the parameters read, in this order (floats; ``low_confidence`` is compared in float32)
 PARAMS = ("head_not_for_use", "sibling_floor", "sibling_text_full", "sibling_text_min", "spec_span",
@@ -59,16 +59,16 @@ def explicit_relevance(
     head = np.zeros(n, np.float32)
     h_d = np.full(n, -1, np.int64)
     h_s = np.full(n, -1, np.int64)
-    _best_links(head_m, dn, dc, sn, sc, every, head, h_d, h_s)
+    best_links_into(head_m, dn, dc, sn, sc, every, head, h_d, h_s)
     use = np.zeros(n, np.float32)
     u_d = np.full(n, -1, np.int64)
     u_s = np.full(n, -1, np.int64)
-    _best_links(use_m, un, uc, sn, sc, every, use, u_d, u_s)
+    best_links_into(use_m, un, uc, sn, sc, every, use, u_d, u_s)
     sib_rows = (head == 0) & (use == 0)
     sib = np.zeros(n, np.float32)
     b_d = np.full(n, -1, np.int64)
     b_s = np.full(n, -1, np.int64)
-    _best_links(sibling_m, dn, dc, sn, sc, sib_rows, sib, b_d, b_s)
+    best_links_into(sibling_m, dn, dc, sn, sc, sib_rows, sib, b_d, b_s)
     one = np.float32(1.0)
     weak = np.zeros(n, np.bool_)
     for p in range(n):
@@ -133,9 +133,10 @@ def explicit_relevance(
     ones_u = np.ones(un.shape, np.float32)
     ones_s = np.ones(sn.shape, np.float32)
     down = np.zeros(n, np.float32)
-    _best_links(downstream_m, dn, ones_d, sn, ones_s, none, down, np.full(n, -1, np.int64), np.full(n, -1, np.int64))
+    best_links_into(downstream_m, dn, ones_d, sn, ones_s, none, down, np.full(n, -1, np.int64),
+                    np.full(n, -1, np.int64))
     purpose = np.zeros(n, np.float32)
-    _best_links(purpose_m, un, ones_u, sn, ones_s, none, purpose, np.full(n, -1, np.int64),
+    best_links_into(purpose_m, un, ones_u, sn, ones_s, none, purpose, np.full(n, -1, np.int64),
                 np.full(n, -1, np.int64))
     for p in range(n):
         if none[p] and (down[p] > 0 or purpose[p] > 0):

@@ -165,8 +165,9 @@ def cut_key(rows: np.ndarray, scores: np.ndarray, alive: np.ndarray, code: np.nd
 
 
 @njit(cache=True, nogil=True)
-def _best_links(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
-                rows: np.ndarray, best: np.ndarray, d_best: np.ndarray, s_best: np.ndarray) -> None:
+def best_links_into(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
+                    rows: np.ndarray, best: np.ndarray, d_best: np.ndarray, s_best: np.ndarray) -> None:
+    """The kernel of :func:`best_links`, writing into the given outputs (other kernels call it too)."""
     # link columns looked at: the most links any selected row has on each side (NumPy slices ``[:, :w]``)
     wd = 0
     ws = 0
@@ -206,7 +207,7 @@ def best_links(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarra
     d_best = np.full(pairs, -1, np.int64)
     s_best = np.full(pairs, -1, np.int64)
     mask = np.ones(pairs, np.bool_) if rows is None else rows
-    _best_links(matrix, dn, dc, sn, sc, mask, best, d_best, s_best)
+    best_links_into(matrix, dn, dc, sn, sc, mask, best, d_best, s_best)
     return best, d_best, s_best
 
 

@@ -18,7 +18,7 @@ _MUNICIPALITIES = (11, 12, 31, 50)  # by province code (北京, 天津, 上海, 
 @njit(cache=True, nogil=True)
 def _city(code: np.int64) -> np.int64:
     province = code // 10000
-    if province in _MUNICIPALITIES:  # clipped to 0..99 in NumPy: every province code is inside
+    if province in _MUNICIPALITIES:  # NumPy's lookup clips to 0..99: no clipped code is a municipality either
         return province * 100
     if (code // 100) % 100 == 90:  # xx90xx counties: each its own city
         return code
