@@ -21,7 +21,7 @@ from matching.engine import MatchEngine
 from matching.policy import Policy
 from matching.profiles import Need
 from matching.regions import RegionRegistry
-from matching.relation_matrix import KIND_CODES
+from matching.relation_matrix import KIND_CODES, KIND_TEXT
 from matching.relevance import Relevance, relevance
 from matching.sides import Side, query, stored
 from matching.text import item_text
@@ -64,7 +64,7 @@ def test_compiled_rules_equal_the_numpy_rules_on_candidates_and_random_pairs(eng
         _same(fast, slow)
         kinds.update(str(KIND_CODES[k]) for k in fast.kind.tolist())
         flags.update({"dropped": int((~fast.keep).sum()), "backfill": int(fast.backfill.sum()),
-                      "text_only": int(((fast.kind == 0) & fast.keep).sum())})
+                      "text_only": int(((fast.kind == KIND_TEXT) & fast.keep).sum())})
     # the corpus reached the rules worth comparing
     assert {"same", "specialisation", "sibling", "input", "text"} <= set(kinds), kinds
     assert min(flags.values()) > 0, flags
@@ -96,11 +96,14 @@ def test_compiled_rules_equal_the_numpy_rules_for_blocks_and_ad_hoc_needs(engine
     assert part_of_category  # needs named by a part of a category (whose end products score half) were asked
 
 
-def test_an_offer_made_from_what_is_asked_is_dropped_by_both(engine: MatchEngine) -> None:
+def test_an_offer_made_from_what_is_asked_is_dropped_by_both() -> None:
     """The offers' own words (以己二酸为原料) are read in Python after the compiled pass: such an offer is
     downstream of the need even without a graph edge, and neither path proposes it."""
-    engine.upsert(ent("made-from-adipic", "500117", [("o1", "弹力面料", "以己二酸为原料的弹力面料，性能稳定")]))
-    engine.upsert(ent("asks-adipic", "510104", needs=[{"id": "n1", "product": "己二酸", "description": "工业级"}]))
+    engine = MatchEngine.build(load_graph(), RegionRegistry.load(), Policy.load(), [  # its own engine: none shared
+        ent("made-from-adipic", "500117", [("o1", "弹力面料", "以己二酸为原料的弹力面料，性能稳定")]),
+        ent("asks-adipic", "510104", needs=[{"id": "n1", "product": "己二酸", "description": "工业级"}]),
+        ent("makes-adipic", "520302", [("o1", "己二酸", "工业级己二酸")]),
+    ])
     ix = engine.index
     demand = stored(ix, ix.needs, np.array(ix.records["asks-adipic"].need_rows, np.int64))
     offer_row = ix.records["made-from-adipic"].offer_rows[0]
@@ -113,3 +116,4 @@ def test_an_offer_made_from_what_is_asked_is_dropped_by_both(engine: MatchEngine
     pair = len(di) - 1
     assert fast.product[pair] > 0 and fast.text[pair] >= engine.params.backfill_text_min  # text alone would keep it
     assert not fast.keep[pair]
+    assert fast.keep[:-1].any()  # the maker of 己二酸 itself is still proposed
