@@ -14,9 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from matching import snapshot_sync
 from matching.chains import ChainGraph
 from matching.collector import collector_paused
 from matching.corpus import PagedChunks
@@ -198,44 +197,25 @@ class IndexSync(SnapshotSync):
         A large batch written by another process without a handoff (a CLI import, or an import taken by a
         worker whose index was not ready) is applied by one worker only: the first to take the snapshot lock
         applies it and publishes a snapshot before releasing the lock; the others wait for that lock in
-        :meth:`_adopt_snapshot` and load the snapshot instead of linking the same items again."""
+        :meth:`_handoff` and load the snapshot instead of linking the same items again."""
         checked = time.monotonic()
         applied = 0
-        waited = False  # the handoff lock was busy once: wait for its holder's snapshot, then apply anyway
         while True:
             changes = self._pending_changes()
             if not changes:
                 break
-            if adopt and self._adopt_snapshot(changes):
-                continue
             with contextlib.ExitStack() as handoff:
-                policy = self._catch_up_handoff(changes, handoff) if adopt and not waited else None
-                if policy is False:
-                    waited = True
+                policy = self._handoff(changes, handoff) if adopt else False
+                if policy is True:
                     continue
                 if not self._apply_changes(changes):
                     break  # a rebuild replaces this engine and its seq: never advance past what was not applied
                 applied += len(changes)
                 self.state.seq = changes[-1].seq
-                if policy is not None:
+                if isinstance(policy, SnapshotPolicy):
                     self._save_locked(policy, 1)
         self.state.checked_at = checked
         return applied
-
-    def _catch_up_handoff(self, changes: list[Change], handoff: contextlib.ExitStack
-                          ) -> SnapshotPolicy | Literal[False] | None:  # fmt: skip
-        """For a batch of at least :data:`HANDOFF_MIN` unapplied changes on a ready index: the snapshot policy
-        with its lock taken on ``handoff`` (apply, then publish), or ``False`` when another process holds the
-        lock (it may be applying the same batch). ``None``: apply without a handoff."""
-        policy = self.snapshots
-        if policy is None or not self.ready:
-            return None
-        new = sum(1 for c in changes if c.seq > self.state.applied.get(c.enterprise_id, 0))
-        if new < snapshot_sync.HANDOFF_MIN:
-            return None
-        if not handoff.enter_context(policy.store.lock(blocking=False)):
-            return False
-        return policy
 
     def _pending_changes(self) -> list[Change]:
         changes: list[Change] = []

@@ -166,11 +166,12 @@ class SnapshotSync:
         :data:`HANDOFF_MIN` profiles, with snapshots on, the snapshot lock is taken before the store write and
         the yielded ``publish()`` (called once the index holds the write) saves a snapshot in the background
         and only then releases the lock: another worker that finds the write in the change log waits for that
-        lock and loads the snapshot (:meth:`_adopt_snapshot`) instead of linking and vectorising the same
+        lock and loads the snapshot (:meth:`_handoff`) instead of linking and vectorising the same
         profiles again. When the lock is busy (another process builds or saves), the write goes ahead without
         a handover."""
         policy = self.snapshots if size >= HANDOFF_MIN and self.ready else None
-        with contextlib.ExitStack() as stack:
+        # the sync lock before the snapshot lock, as in the change-log catch-up (which waits for the latter)
+        with self._sync_lock, contextlib.ExitStack() as stack:
             locked = policy is not None and stack.enter_context(policy.store.lock(blocking=False))
 
             def publish() -> None:
@@ -182,31 +183,41 @@ class SnapshotSync:
                                                name="chainmatch-index-handoff", daemon=True)  # fmt: skip
                 self._saver.start()
 
-            with self._sync_lock:
-                yield publish
+            yield publish
         self.sync(force=True)
 
     def _save_and_release(self, policy: SnapshotPolicy, held: contextlib.ExitStack) -> None:
         with held:
             self._save_locked(policy, 1)
 
-    def _adopt_snapshot(self, changes: list[Change]) -> bool:
-        """Load a published snapshot instead of applying ``changes`` when it covers at least
-        :data:`HANDOFF_MIN` of those this index has not applied; waits for the snapshot lock (an importing
-        worker holds it until its snapshot is saved). Returns whether the engine was replaced."""
+    def _handoff(self, changes: list[Change], handoff: contextlib.ExitStack) -> SnapshotPolicy | bool:
+        """Who applies a batch of at least :data:`HANDOFF_MIN` changes this index has not applied (another
+        process's bulk write). Waits for the snapshot lock (an importing or building worker holds it until its
+        snapshot is saved), then, under that one lock: ``True`` when a published snapshot covering the batch
+        replaced the engine; the policy, with the lock kept on ``handoff``, when this worker is to apply the
+        batch and publish it for the others; ``False`` to apply it without a handoff. Checking and applying
+        under one lock means two workers polling together never both apply the batch."""
         policy = self.snapshots
         if policy is None or self.engine is None:
             return False
         new = [c.seq for c in changes if c.seq > self.state.applied.get(c.enterprise_id, 0)]
         if len(new) < HANDOFF_MIN:
             return False
-        with policy.store.lock():
+        with contextlib.ExitStack() as held:
+            held.enter_context(policy.store.lock())
             on_disk = policy.store.current_seq()
-            if on_disk is None or on_disk < new[HANDOFF_MIN - 1]:
+            if on_disk is not None and on_disk >= new[HANDOFF_MIN - 1]:
+                loaded, _ = self._load_snapshot(policy.store, None)
+                if loaded is not None:
+                    self._adopt(loaded, len(new))
+                    return True
+            if not self.ready:
                 return False
-            loaded, _ = self._load_snapshot(policy.store, None)
-        if loaded is None:
-            return False
+            handoff.enter_context(held.pop_all())
+            return policy
+
+    def _adopt(self, loaded: LoadedSnapshot, changes: int) -> None:
+        """Swap in a published snapshot's engine in place of applying ``changes`` changes."""
         with self.lock:
             self.engine = loaded.engine
             loaded.engine.index.processes = self.processes
@@ -215,9 +226,8 @@ class SnapshotSync:
             self.source = "snapshot"
             self.snapshot_seq = loaded.state.seq
             self._snapshot_at = time.monotonic()
-        log.info("index replaced by a published snapshot instead of applying %d changes", len(new),
+        log.info("index replaced by a published snapshot instead of applying %d changes", changes,
                  extra={"snapshot": loaded.name, "seq": loaded.state.seq})  # fmt: skip
-        return True
 
     def _maybe_refresh(self) -> None:
         """Refresh the snapshot in the background once the index is ``refresh_changes`` changes past it and

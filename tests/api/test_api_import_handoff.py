@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from matching import snapshot_sync
+from matching.index_snapshot import SnapshotStore
 from matching.service import ChainmatchService
 from matching.settings import Settings
 from tests.api.api_helpers import enterprise
@@ -136,12 +139,33 @@ def test_a_failed_import_index_write_is_never_handed_over(
         assert "big-5" in {i["supplier"]["id"] for i in _suppliers(service, "big-3")["items"]}  # type: ignore[index]
 
 
-@pytest.mark.parametrize("together", [False, True])
+@pytest.mark.parametrize(("together", "contended"), [(False, False), (True, False), (True, True)])
 def test_a_large_batch_from_elsewhere_is_applied_by_one_worker_and_adopted_by_the_other(
         two_workers: tuple[ChainmatchService, ChainmatchService], make_settings: Callable[..., Settings],
-        together: bool) -> None:  # fmt: skip
+        monkeypatch: pytest.MonkeyPatch, together: bool, contended: bool) -> None:  # fmt: skip
     """A CLI import (no index of its own) reaches the workers only through the change log: the first worker
-    to take the snapshot lock applies it and publishes a snapshot, the other loads that snapshot."""
+    to take the snapshot lock applies it and publishes a snapshot, the other loads that snapshot.
+
+    ``contended`` makes both workers want the lock at once: each holds it a while to look for a published
+    snapshot, and a worker that lets it go pauses, so the waiting one takes it first. When the look and the
+    apply were two lock takings, each worker then found the lock busy with the other's look, gave up the
+    handoff, and both applied the batch."""
+    if contended:
+        current_seq, lock = SnapshotStore.current_seq, SnapshotStore.lock
+
+        def slow_current_seq(store: SnapshotStore) -> int | None:
+            time.sleep(0.3)
+            return current_seq(store)
+
+        @contextlib.contextmanager
+        def yielding_lock(store: SnapshotStore, *, blocking: bool = True) -> Iterator[bool]:
+            with lock(store, blocking=blocking) as taken:
+                yield taken
+            if blocking:
+                time.sleep(0.1)
+
+        monkeypatch.setattr(SnapshotStore, "current_seq", slow_current_seq)
+        monkeypatch.setattr(SnapshotStore, "lock", yielding_lock)
     first, second = two_workers
     engines = {id(s): s.index.engine for s in two_workers}
     cli = ChainmatchService.open(make_settings(), build_index=False)
