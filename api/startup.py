@@ -91,6 +91,7 @@ def _load(app: FastAPI, settings: Settings, startup: StartupState) -> None:
 
     check_database(settings.resolved_database_url())
     startup.phase = "loading the API"
+    from api import fast_lists
     from api.problems import COMMON_ERRORS
     from api.routers import (
         chainmap,
@@ -121,6 +122,8 @@ def _load(app: FastAPI, settings: Settings, startup: StartupState) -> None:
         for module in (enterprises, enterprise_writes, matching, imports, import_jobs, regions, chains, chainmap,
                        weights, feedback, runs, supplier_lists):  # fmt: skip
             app.include_router(module.router, responses=COMMON_ERRORS)
+        if settings.fast_lists:
+            fast_lists.install(app, app.state.keyring)
         app.state.routers_included = True
         app.openapi_schema = None
     startup.phase = "building the index"

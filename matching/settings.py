@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Freeze the built index out of the garbage collector's full collections (gc.freeze); off "
         "in processes that start many short-lived apps, such as a test suite",
     )
+    fast_lists: bool = Field(
+        default=True,
+        description="Serve plain GET supplier and buyer lists without FastAPI's per-request dependency solving "
+        "(api/fast_lists.py); off: every request takes the FastAPI route",
+    )
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest JSON request body")
     max_import_bytes: int = Field(default=10 << 20, ge=1024, description="Largest import upload")
     max_import_rows: int = Field(default=50_000, ge=1)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
@@ -16,6 +16,7 @@ from api.routers.matching import match_response
 from api.schemas import WEIGHTS_PATTERN, EnterprisePage, EnterpriseRecord, MatchResponse
 from matching.profiles import ID_PATTERN
 from matching.regions import RegionRegistry
+from matching.service import ChainmatchService
 from matching.store import StoredEnterprise
 from matching.weights import MatchFilters
 
@@ -126,9 +127,7 @@ async def suppliers(
     """Suppliers for one need, or for all of the enterprise's explicit and inferred needs.
 
     中文：为企业的某项需求（或全部显式与推断需求）推荐供应商。"""
-    filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    result = service.suppliers_for(enterprise_id, need_id, k=k, weights=weights, filters=filters, sync=False)
-    return match_response(request, "suppliers", result)
+    return ranked(request, service, "suppliers", enterprise_id, need_id, k, weights, cross_region_only, in_circle_only)
 
 
 @router.get(
@@ -151,9 +150,18 @@ async def buyers(
     """Likely buyers of the enterprise's offers (posted needs and demand inferred from the chain graph).
 
     中文：为企业的产品推荐潜在买家（含产业链推断的需求）。"""
+    return ranked(request, service, "buyers", enterprise_id, offer_id, k, weights, cross_region_only, in_circle_only)
+
+
+def ranked(request: Request, service: ChainmatchService, kind: Literal["suppliers", "buyers"], enterprise_id: str,
+           item_id: str | None, k: int, weights: str | None, cross_region_only: bool | None,
+           in_circle_only: bool | None) -> Response:
+    """Ranked suppliers of one need (or all needs) or buyers of one offer (or all offers), as served by both
+    the FastAPI routes and the fast path of :mod:`api.fast_lists`."""
     filters = _filters(service.resolve_weights(weights).filters, cross_region_only, in_circle_only)
-    result = service.buyers_for(enterprise_id, offer_id, k=k, weights=weights, filters=filters, sync=False)
-    return match_response(request, "buyers", result)
+    ask = service.suppliers_for if kind == "suppliers" else service.buyers_for
+    result = ask(enterprise_id, item_id, k=k, weights=weights, filters=filters, sync=False)
+    return match_response(request, kind, result)
 
 
 def _filters(base: MatchFilters, cross_region_only: bool | None, in_circle_only: bool | None) -> MatchFilters | None:
