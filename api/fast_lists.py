@@ -44,7 +44,7 @@ class FastListRoute(BaseRoute):
         self.item_param = "need_id" if kind == "suppliers" else "offer_id"
         self._prefix, self._suffix = "/v1/enterprises/", f"/{kind}"
         self.app = request_response(self._endpoint)  # Starlette's wrapper: errors reach the app's handlers
-        self.served = 0
+        self.served = 0  # requests this route took (tests and diagnostics read it)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")
