@@ -117,6 +117,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     if reads_with_wrk and write_share == 0:
         return _wrk_phase(server, corpus, clients, duration)
     rss = [server.rss_mb()]
+    saves = _Saves(server)
     results = [ClientResult() for _ in range(clients)]
     stop_at = time.perf_counter() + duration
     threads = [threading.Thread(target=_client, args=(server.base, corpus, write_share, stop_at, i, results[i]),
@@ -127,6 +128,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     while any(t.is_alive() for t in threads):
         time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
         rss.append(server.rss_mb())
+        saves.sample()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
@@ -138,8 +140,34 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
         "total_req_s": round(total / elapsed, 1),
         "ops": [gets, puts], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
         "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1),
+        **saves.report(),
         "error_samples": [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5],
     }  # fmt: skip
+
+
+class _Saves:
+    """Index snapshot saves during a phase, as seen every 10 s: the snapshot seq ``/readyz`` reports (one
+    worker's), and whether a forked saving process was running."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.seqs = [self._seq()]
+        self.forked_samples = 0
+
+    def _seq(self) -> int | None:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            seq = httpx.get(f"{self.server.base}/readyz", timeout=5).json()["snapshot_seq"]
+            return None if seq is None else int(seq)
+        return None
+
+    def sample(self) -> None:
+        self.seqs.append(self._seq())
+        self.forked_samples += self.server.forks() > 0
+
+    def report(self) -> dict[str, object]:
+        seen = [s for s in self.seqs if s is not None]
+        return {"snapshot_seq_start": seen[0] if seen else None, "snapshot_seq_end": seen[-1] if seen else None,
+                "snapshot_saves_seen": len(set(seen)) - 1 if seen else 0, "forked_samples": self.forked_samples}
 
 
 def run(size: int, clients: int, phases: list[tuple[float, float, int | None]], workers: int,
@@ -194,6 +222,10 @@ def main() -> None:
             print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
         print(f"  RSS {phase['rss_start_mb']} → {phase['rss_end_mb']} MB ({phase['rss_growth_pct']:+} %), "
               f"max {phase['rss_max_mb']} MB")  # fmt: skip
+        if "snapshot_saves_seen" in phase:
+            print(f"  snapshot seq {phase['snapshot_seq_start']} → {phase['snapshot_seq_end']} "
+                  f"({phase['snapshot_saves_seen']} saves seen; a saving process in {phase['forked_samples']} "
+                  f"of the 10 s samples)")  # fmt: skip
         for sample in phase["error_samples"]:
             print("  error:", sample)
 

@@ -139,6 +139,12 @@ def _finish_store(engine: Engine, now: datetime) -> None:
     engine.dispose()
 
 
+def _forked(process: psutil.Process) -> bool:
+    """A fork without exec: the command line of its parent (uvicorn's workers are spawned, with their own)."""
+    parent = process.parent()
+    return parent is not None and process.cmdline() == parent.cmdline()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -195,15 +201,25 @@ class Server:
         return self
 
     def rss_mb(self) -> float:
-        """RSS of the server and its workers, in MB."""
+        """RSS of the server and its workers, in MB. Processes a worker forked (an index snapshot save, a
+        batch's item work) are left out: they are brief, and their RSS counts the pages they share with it."""
         assert self.proc is not None
         parent = psutil.Process(self.proc.pid)
-        procs = [parent, *parent.children(recursive=True)]
         total = 0
-        for p in procs:
+        for p in [parent, *parent.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
+                if p is parent or not _forked(p):
+                    total += p.memory_info().rss
         return total / 1e6
+
+    def forks(self) -> int:
+        """Processes the server's workers have forked and that run now (see :meth:`rss_mb`)."""
+        assert self.proc is not None
+        found = 0
+        for p in psutil.Process(self.proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found += _forked(p)
+        return found
 
     def worker_pids(self) -> list[int]:
         assert self.proc is not None

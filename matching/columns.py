@@ -75,6 +75,10 @@ class RowBlocks:
     def __len__(self) -> int:
         return self._rows
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (another thread of the parent may have held this one at the fork)."""
+        self._lock = threading.Lock()
+
     @classmethod
     def wrap(cls, matrix: sp.csr_matrix, transposed: sp.csr_matrix, dtype: Any = np.float32, *,
              keep_transposed: bool = True) -> RowBlocks:

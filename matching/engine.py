@@ -142,6 +142,11 @@ class MatchEngine:
                 return self.index.item_links(cols, r)
         raise NotFoundError(kind, item_id)
 
+    def after_fork(self) -> None:
+        """In a forked child that saves this engine: new writer locks (see :meth:`ItemIndex.after_fork`)."""
+        self._writes = threading.Lock()
+        self.index.after_fork()
+
     def save(self, path: Path) -> None:
         """Save the index under ``path`` for :meth:`load` (see :mod:`matching.persist`)."""
         self.compact()

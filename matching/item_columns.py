@@ -76,3 +76,7 @@ class ItemColumns:
 
     def __len__(self) -> int:
         return len(self.item_id)
+
+    def matrices(self) -> tuple[RowBlocks, ...]:
+        """The sparse row matrices, in :mod:`matching.persist`'s order."""
+        return self.text, self.retrieval, self.head_matrix, self.use_matrix, self.for_matrix

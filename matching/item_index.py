@@ -346,7 +346,7 @@ class ItemIndex:
         """Merge appended blocks of every matrix, dropping dead rows; returns whether anything was merged."""
         with self.write_lock:  # a consistent snapshot of blocks and flags; the merge runs without the lock
             work = [(m, m.blocks, cols.alive.view.copy()) for cols in (self.offers, self.needs)
-                    for m in (cols.text, cols.retrieval, cols.head_matrix, cols.use_matrix, cols.for_matrix)]
+                    for m in cols.matrices()]
         merged = False
         for m, blocks, alive in work:
             merged = m.compact(alive, blocks) or merged
@@ -359,6 +359,13 @@ class ItemIndex:
 
     def block_count(self) -> int:
         return max(len(self.offers.text.blocks), len(self.needs.text.blocks))
+
+    def after_fork(self) -> None:
+        """In a forked child that saves this index: new locks for those a writer or a compaction in another
+        thread of the parent may have held at the fork (see :mod:`matching.forked_save`)."""
+        self.write_lock = threading.Lock()
+        for m in (*self.offers.matrices(), *self.needs.matrices()):
+            m.after_fork()
 
     def _region_code(self, e: Enterprise) -> str | None:
         if e.region_code is not None:

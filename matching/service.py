@@ -119,7 +119,7 @@ class ChainmatchService:
         store = SnapshotStore(root, self.repository.store_id(), build_identity(self.settings.seeds_dir),
                               freeze=self.settings.gc_freeze)
         return SnapshotPolicy(store, self.settings.index_snapshot_refresh_changes,
-                              self.settings.index_snapshot_refresh_s)
+                              self.settings.index_snapshot_refresh_s, fork=self.settings.index_snapshot_fork)
 
     def close(self) -> None:
         self.repository.engine.dispose()

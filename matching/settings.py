@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     index_snapshot_refresh_s: float = Field(
         default=300.0, ge=0, description="Least time between two snapshot saves of a running service"
     )
+    index_snapshot_fork: bool = Field(
+        default=True,
+        description="A running service saves its snapshot from a forked copy of itself, so index writes wait "
+        "only for the fork, not for the save; false: save in process, holding writes meanwhile",
+    )
     index_processes: int = Field(
         default_factory=lambda: min(4, os.cpu_count() or 1), ge=1, le=64,
         description="Processes (forked) that link and vectorise a large index batch, such as a bulk import "

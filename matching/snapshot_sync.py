@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from matching.chains import ChainGraph
+from matching.forked_save import FORK_AVAILABLE, CannotForkError, ForkedSaveError, save_forked
 from matching.index_snapshot import LoadedSnapshot, SnapshotMismatchError, SnapshotStore, SyncSnapshot
 from matching.regions import RegionRegistry
 from matching.store import EnterpriseRepository
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chainmatch.service")
 HANDOFF_MIN = 20_000  # a bulk write at least this large reaches other workers as a snapshot (see bulk_write)
+FORKED_SAVE_GRACE_S = 300.0  # a forked save running longer than this plus the next per firm is taken as hung
+FORKED_SAVE_S_PER_FIRM = 0.001
 
 
 @dataclass
@@ -35,6 +38,7 @@ class SnapshotPolicy:
     store: SnapshotStore
     refresh_changes: int
     refresh_interval_s: float
+    fork: bool = True  # save a running service's index from a forked copy (see _save_live)
 
 
 @dataclass
@@ -130,8 +134,9 @@ class SnapshotSync:
     def save_snapshot(self, *, min_changes: int = 1, wait: bool = False) -> bool:
         """Save the live index if it is at least ``min_changes`` changes ahead of the published snapshot.
 
-        Writes to this worker's index wait meanwhile (the engine, ``applied`` and ``seq`` must agree).
-        Without ``wait``, a save by another process makes this one skip. Returns whether it saved."""
+        The save runs in a forked copy of this process (``policy.fork``): writes to this worker's index wait
+        only for the fork (the engine, ``applied`` and ``seq`` must agree at that instant). Without ``wait``, a
+        save by another process makes this one skip. Returns whether it saved."""
         policy = self.snapshots
         if policy is None or not self.ready or self.engine is None:
             return False
@@ -146,17 +151,59 @@ class SnapshotSync:
             self.snapshot_seq = max(self.snapshot_seq or 0, on_disk)
             self._snapshot_at = time.monotonic()
             return False
-        with self.lock:
+        seq = self._save_live(policy)
+        self._snapshot_at = time.monotonic()
+        if seq is not None:
+            self.snapshot_seq = seq
+        return seq is not None
+
+    def _save_live(self, policy: SnapshotPolicy) -> int | None:
+        """Save the live engine (the caller holds the snapshot lock); returns the saved seq, ``None`` when
+        saving failed (logged). Forked (:mod:`matching.forked_save`), writes wait only for the fork."""
+        engine = self.engine
+        if engine is None:
+            return None
+        if policy.fork and FORK_AVAILABLE:
+            frozen: list[int] = []
+
+            @contextlib.contextmanager
+            def writes_held() -> Iterator[None]:
+                with self.lock:
+                    frozen.append(self.state.seq)
+                    yield
+
+            def save() -> str:  # in the child: the engine and bookkeeping as they were at the fork
+                if not self.ready or self.engine is None:  # a write failed just before the fork
+                    raise RuntimeError("the index is being rebuilt")
+                return policy.store.save(self.engine, SyncSnapshot(self.state.seq, self.state.applied,
+                                                                   self.chains_of))
+
+            def after_fork() -> None:
+                assert self.engine is not None
+                self.engine.after_fork()
+
+            started = time.perf_counter()
+            try:
+                deadline = FORKED_SAVE_GRACE_S + len(engine) * FORKED_SAVE_S_PER_FIRM
+                done = save_forked(save, writes_held(), after_fork, deadline)
+            except CannotForkError as exc:
+                log.warning("index snapshot: cannot fork (%s); saving in process, index writes wait", exc)
+            except ForkedSaveError as exc:
+                log.warning("index snapshot not saved (%s)", exc)
+                return None
+            else:
+                log.info("index snapshot saved", extra={
+                    "snapshot": done.name, "seq": frozen[0], "enterprises": len(engine), "forked": True,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1), "pause_ms": done.pause_ms,
+                    "child_max_rss_mb": done.child_max_rss_mb})  # fmt: skip
+                return frozen[0]
+        with self.lock:  # the engine cannot change during the save: writes wait
             engine = self.engine
             if engine is None:
-                return False
+                return None
             state = SyncSnapshot(self.state.seq, dict(self.state.applied), dict(self.chains_of))
             name = self._save(policy.store, engine, state)
-        self._snapshot_at = time.monotonic()
-        if name is not None:
-            self.snapshot_seq = state.seq
-        return name is not None
-
+        return None if name is None else state.seq
 
     @contextlib.contextmanager
     def bulk_write(self, size: int) -> Iterator[Callable[[], None]]:

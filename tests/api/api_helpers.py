@@ -1,8 +1,17 @@
-"""Shared helpers for the API tests: keys per role, problem assertions, profile bodies."""
+"""Shared helpers for the API tests: keys per role, problem assertions, profile bodies, a running server and
+the service's log records."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from matching.settings import Settings
 
 KEYS = {
     "portal": "portal-key-for-tests-0001",
@@ -58,3 +67,30 @@ def wait_ready(client: Any, timeout: float = 60.0) -> dict[str, Any]:
             return body
         assert time.monotonic() < deadline, f"not ready after {timeout} s: {response.text}"
         time.sleep(0.02)
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[TestClient]:
+    """One server start (lifespan included) until the block ends: a clean shutdown."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        yield client
+
+
+class Captured(logging.Handler):
+    """Records of the ``chainmatch.service`` logger (the app's logger does not propagate to caplog); the
+    ``service_log`` fixture installs one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self, level: int) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == level]

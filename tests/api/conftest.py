@@ -28,7 +28,7 @@ from matching.settings import Settings  # noqa: E402
 HERE = Path(__file__).resolve().parent
 REPO_SEEDS = HERE.parent.parent / "seeds"
 
-from tests.api.api_helpers import API_KEYS, wait_ready  # noqa: E402
+from tests.api.api_helpers import API_KEYS, Captured, wait_ready  # noqa: E402
 from tests.postgres import BACKENDS, fresh_schema  # noqa: E402
 
 
@@ -91,3 +91,15 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
 @pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def service_log() -> Iterator[Captured]:
+    """The ``chainmatch.service`` logger's records during the test."""
+    import logging
+
+    handler = Captured()
+    logger = logging.getLogger("chainmatch.service")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)

@@ -7,8 +7,7 @@ import gc
 import json
 import logging
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,45 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from matching.cli import app as cli_app
 from matching.index_snapshot import SnapshotStore
 from matching.service import ChainmatchService
 from matching.settings import Settings
-from tests.api.api_helpers import PORTAL, enterprise, wait_ready
+from tests.api.api_helpers import PORTAL, Captured, enterprise, running
 
 SEED_IDS = ("seed-fl-adipic", "seed-zy-mn", "seed-hc-cell", "seed-cs-lmfp")
-
-
-class Captured(logging.Handler):
-    """Records of the ``chainmatch.service`` logger (the app's logger does not propagate to caplog)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def lines(self, level: int) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelno == level]
-
-
-@pytest.fixture
-def service_log() -> Iterator[Captured]:
-    handler = Captured()
-    logger = logging.getLogger("chainmatch.service")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-
-
-@contextmanager
-def running(settings: Settings) -> Iterator[TestClient]:
-    """One server start (lifespan included) until the block ends: a clean shutdown."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        wait_ready(client)
-        yield client
 
 
 def matches(client: TestClient) -> dict[str, Any]:
