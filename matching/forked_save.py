@@ -74,7 +74,11 @@ def save_forked(save: Callable[[], str], hold: contextlib.AbstractContextManager
         os.close(write_end)
         write_end = -1
         status, max_rss_kb = _wait(pid, deadline_s)
-        message = os.read(read_end, MESSAGE_MAX).decode(errors="replace")
+        os.set_blocking(read_end, False)  # a child that died silently wrote nothing, and a process forked
+        try:  # meanwhile by another thread may hold a copy of the write end: never wait for its EOF
+            message = os.read(read_end, MESSAGE_MAX).decode(errors="replace")
+        except BlockingIOError:
+            message = ""
     finally:
         os.close(read_end)
         if write_end >= 0:
