@@ -40,6 +40,7 @@ from benchmarks.wrk_reads import run_reads
 @dataclass
 class OpStats:
     latencies: list[float] = field(default_factory=list)
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds) of requests over 1 s
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
 
@@ -76,6 +77,8 @@ def _client(base: str, corpus: Corpus, write_share: float, stop_at: float, seed:
             except httpx.HTTPError as exc:
                 ok, detail = False, repr(exc)
             op.latencies.append(time.perf_counter() - started)
+            if op.latencies[-1] > 1:
+                op.slow.append((started, op.latencies[-1]))
             if not ok:
                 op.errors += 1
                 if len(op.error_samples) < 3:
@@ -118,6 +121,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
         return _wrk_phase(server, corpus, clients, duration)
     rss = [server.rss_mb()]
     saves = _Saves(server)
+    saves.start()
     results = [ClientResult() for _ in range(clients)]
     stop_at = time.perf_counter() + duration
     threads = [threading.Thread(target=_client, args=(server.base, corpus, write_share, stop_at, i, results[i]),
@@ -128,7 +132,6 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     while any(t.is_alive() for t in threads):
         time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
         rss.append(server.rss_mb())
-        saves.sample()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
@@ -140,19 +143,21 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
         "total_req_s": round(total / elapsed, 1),
         "ops": [gets, puts], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
         "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1),
-        **saves.report(),
+        **saves.report(started, [x for r in results for op in (r.get, r.put) for x in op.slow]),
         "error_samples": [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5],
     }  # fmt: skip
 
 
-class _Saves:
-    """Index snapshot saves during a phase, as seen every 10 s: the snapshot seq ``/readyz`` reports (one
-    worker's), and whether a forked saving process was running."""
+class _Saves(threading.Thread):
+    """Index snapshot saves during a phase: the snapshot seq ``/readyz`` reports (one worker's) every 10 s, and
+    when a forked saving process ran (sampled every 0.5 s), to tell whether slow requests met a save."""
 
     def __init__(self, server: Server) -> None:
+        super().__init__(daemon=True)
         self.server = server
         self.seqs = [self._seq()]
-        self.forked_samples = 0
+        self.forked: list[list[float]] = []  # [first, last] sample times with a forked process running
+        self.halt = threading.Event()
 
     def _seq(self) -> int | None:
         with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
@@ -160,14 +165,31 @@ class _Saves:
             return None if seq is None else int(seq)
         return None
 
-    def sample(self) -> None:
-        self.seqs.append(self._seq())
-        self.forked_samples += self.server.forks() > 0
+    def run(self) -> None:
+        last_seq = time.perf_counter()
+        while not self.halt.wait(0.5):
+            now = time.perf_counter()
+            with contextlib.suppress(Exception):  # a process ending mid-sample
+                if self.server.forks():
+                    if self.forked and now - self.forked[-1][1] < 1.0:
+                        self.forked[-1][1] = now
+                    else:
+                        self.forked.append([now, now])
+            if now - last_seq >= 10:
+                self.seqs.append(self._seq())
+                last_seq = now
 
-    def report(self) -> dict[str, object]:
+    def report(self, started: float, slow: list[tuple[float, float]]) -> dict[str, object]:
+        self.halt.set()
+        self.join()
+        self.seqs.append(self._seq())
         seen = [s for s in self.seqs if s is not None]
+        near = [(t, d) for t, d in slow if any(a - 1 <= t + d and t <= b + 1 for a, b in self.forked)]
         return {"snapshot_seq_start": seen[0] if seen else None, "snapshot_seq_end": seen[-1] if seen else None,
-                "snapshot_saves_seen": len(set(seen)) - 1 if seen else 0, "forked_samples": self.forked_samples}
+                "snapshot_saves_seen": len(set(seen)) - 1 if seen else 0,
+                "forked_s": [[round(a - started), round(b - started)] for a, b in self.forked],
+                "slow_at_s": sorted(round(t - started, 1) for t, _ in slow),
+                "slow_during_a_fork": len(near)}  # fmt: skip
 
 
 def run(size: int, clients: int, phases: list[tuple[float, float, int | None]], workers: int,
@@ -224,8 +246,8 @@ def main() -> None:
               f"max {phase['rss_max_mb']} MB")  # fmt: skip
         if "snapshot_saves_seen" in phase:
             print(f"  snapshot seq {phase['snapshot_seq_start']} → {phase['snapshot_seq_end']} "
-                  f"({phase['snapshot_saves_seen']} saves seen; a saving process in {phase['forked_samples']} "
-                  f"of the 10 s samples)")  # fmt: skip
+                  f"({phase['snapshot_saves_seen']} saves seen); forked processes at {phase['forked_s']} s; "
+                  f"requests over 1 s at {phase['slow_at_s']} s, {phase['slow_during_a_fork']} near a fork")
         for sample in phase["error_samples"]:
             print("  error:", sample)
 
