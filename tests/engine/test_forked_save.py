@@ -41,6 +41,7 @@ def test_the_lock_is_held_for_the_fork_only(tmp_path: Path) -> None:
     lock = threading.Lock()
 
     def save() -> str:  # in the child: wait until the parent's test has taken the lock
+        (tmp_path / "started").touch()
         deadline = time.monotonic() + 30
         while not (tmp_path / "go").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -49,7 +50,10 @@ def test_the_lock_is_held_for_the_fork_only(tmp_path: Path) -> None:
     result: list[str] = []
     saver = threading.Thread(target=lambda: result.append(save_forked(save, _held(lock), _nothing, 60).name))
     saver.start()
-    time.sleep(0.2)  # the fork has happened (or is about to): the lock must come free while the child waits
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "started").exists():  # the child runs: the lock must come free while it waits
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.01)
     taken = lock.acquire(timeout=10)
     (tmp_path / "go").touch()
     saver.join(timeout=60)
