@@ -164,39 +164,10 @@ class SnapshotSync:
         if engine is None:
             return None
         if policy.fork and FORK_AVAILABLE:
-            frozen: list[int] = []
-
-            @contextlib.contextmanager
-            def writes_held() -> Iterator[None]:
-                with self.lock:
-                    frozen.append(self.state.seq)
-                    yield
-
-            def save() -> str:  # in the child: the engine and bookkeeping as they were at the fork
-                if not self.ready or self.engine is None:  # a write failed just before the fork
-                    raise RuntimeError("the index is being rebuilt")
-                return policy.store.save(self.engine, SyncSnapshot(self.state.seq, self.state.applied,
-                                                                   self.chains_of))
-
-            def after_fork() -> None:
-                assert self.engine is not None
-                self.engine.after_fork()
-
-            started = time.perf_counter()
             try:
-                deadline = FORKED_SAVE_GRACE_S + len(engine) * FORKED_SAVE_S_PER_FIRM
-                done = save_forked(save, writes_held(), after_fork, deadline)
+                return self._save_forked(policy, engine)
             except CannotForkError as exc:
                 log.warning("index snapshot: cannot fork (%s); saving in process, index writes wait", exc)
-            except ForkedSaveError as exc:
-                log.warning("index snapshot not saved (%s)", exc)
-                return None
-            else:
-                log.info("index snapshot saved", extra={
-                    "snapshot": done.name, "seq": frozen[0], "enterprises": len(engine), "forked": True,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1), "pause_ms": done.pause_ms,
-                    "child_max_rss_mb": done.child_max_rss_mb})  # fmt: skip
-                return frozen[0]
         with self.lock:  # the engine cannot change during the save: writes wait
             engine = self.engine
             if engine is None:
@@ -204,6 +175,40 @@ class SnapshotSync:
             state = SyncSnapshot(self.state.seq, dict(self.state.applied), dict(self.chains_of))
             name = self._save(policy.store, engine, state)
         return None if name is None else state.seq
+
+    def _save_forked(self, policy: SnapshotPolicy, engine: MatchEngine) -> int | None:
+        """:meth:`_save_live` in a forked child; raises :class:`CannotForkError` when there is no child."""
+        frozen: list[int] = []
+
+        @contextlib.contextmanager
+        def writes_held() -> Iterator[None]:
+            with self.lock:
+                frozen.append(self.state.seq)
+                yield
+
+        def save() -> str:  # in the child: the engine and bookkeeping as they were at the fork
+            if not self.ready or self.engine is None:  # a write failed just before the fork
+                raise RuntimeError("the index is being rebuilt")
+            return policy.store.save(self.engine, SyncSnapshot(self.state.seq, self.state.applied, self.chains_of))
+
+        def after_fork() -> None:
+            assert self.engine is not None
+            self.engine.after_fork()
+
+        started = time.perf_counter()
+        try:
+            deadline = FORKED_SAVE_GRACE_S + len(engine) * FORKED_SAVE_S_PER_FIRM
+            done = save_forked(save, writes_held(), after_fork, deadline)
+        except CannotForkError:
+            raise
+        except ForkedSaveError as exc:
+            log.warning("index snapshot not saved (%s)", exc)
+            return None
+        log.info("index snapshot saved", extra={
+            "snapshot": done.name, "seq": frozen[0], "enterprises": len(engine), "forked": True,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1), "pause_ms": done.pause_ms,
+            "child_max_rss_mb": done.child_max_rss_mb})  # fmt: skip
+        return frozen[0]
 
     @contextlib.contextmanager
     def bulk_write(self, size: int) -> Iterator[Callable[[], None]]:
