@@ -33,7 +33,7 @@ class ForkedSaveError(Exception):
     """The child did not save: it failed (its message), was killed or overran its deadline."""
 
 
-class CannotForkError(ForkedSaveError):
+class CannotForkError(Exception):
     """The process could not fork (e.g. memory overcommit is off); nothing was saved or started."""
 
 

@@ -199,8 +199,6 @@ class SnapshotSync:
         try:
             deadline = FORKED_SAVE_GRACE_S + len(engine) * FORKED_SAVE_S_PER_FIRM
             done = save_forked(save, writes_held(), after_fork, deadline)
-        except CannotForkError:
-            raise
         except ForkedSaveError as exc:
             log.warning("index snapshot not saved (%s)", exc)
             return None
