@@ -16,6 +16,8 @@ import numpy as np
 from numba import njit
 
 _scratch = threading.local()
+SCRATCH_ROOM = 8
+"""A grown accumulator has ``1 / SCRATCH_ROOM`` of its width spare (at 1M firms, room for 200k more rows)."""
 
 
 @njit(cache=True, nogil=True)
@@ -248,10 +250,11 @@ def pair_dots_few(a_indptr: np.ndarray, a_indices: np.ndarray, a_data: np.ndarra
 
 def _accumulators(width: int) -> tuple[np.ndarray, np.ndarray]:
     """This thread's zeroed accumulator and touched flags, at least ``width`` long (the kernel leaves them
-    zeroed)."""
+    zeroed). They grow with room to spare: every write adds rows, and a query after each write must not
+    allocate (and fault in) a new accumulator as long as the index."""
     sums: np.ndarray | None = getattr(_scratch, "sums", None)
     if sums is None or len(sums) < width:
-        sums = _scratch.sums = np.zeros(max(width, 1), np.float64)
+        sums = _scratch.sums = np.zeros(width + width // SCRATCH_ROOM + 1024, np.float64)
         _scratch.seen = np.zeros(len(sums), np.uint8)
     return sums, _scratch.seen
 

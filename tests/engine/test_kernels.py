@@ -192,3 +192,31 @@ def test_cut_key_equals_the_numpy_key_and_asks_again_for_an_unseen_county() -> N
     wp, wd, wc, ws = weights
     want = np.where(ok, wp * scores + wd * distance[county] + wc * cross[county] + ws * standing[slots], -np.inf)
     assert np.array_equal(first, want)
+
+
+def test_an_index_grown_by_a_write_keeps_this_threads_accumulator() -> None:
+    """Every write adds rows; a query after it must not allocate (and fault in) an accumulator as long as the
+    index again, and the reused one still sums from zero. (In a thread of its own: accumulators are per thread.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_grow_an_index_in_this_thread).result()
+
+
+def _grow_an_index_in_this_thread() -> None:
+    from matching import kernels
+
+    rng = np.random.default_rng(5)
+    indptr = np.array([0, 2, 4], dtype=np.int32)
+    indices = np.array([1, 2, 0, 2], dtype=np.int32)
+    data = rng.random(4).astype(np.float32)
+    kernels._accumulators(100_000)  # this thread's accumulator, sized for an index of 100k rows
+    held = kernels._scratch.sums
+    for grown in range(100_001, 100_001 + 1_000):  # a thousand writes of one row each
+        sums, seen = kernels._accumulators(grown)
+        assert sums is held and len(seen) == len(sums)
+    items, sums = posting_sums(np.array([0, 1]), np.ones(2, np.float32), indptr, indices, data, 100_500)
+    assert items.tolist() == [0, 1, 2] and sums[2] == pytest.approx(float(data[1]) + float(data[3]))
+    assert not held.any() and not kernels._scratch.seen.any()
+    pair_dots_few(indptr, indices, data, indptr, indices, data, np.array([0, 1]), np.array([1, 0]), 200_000)
+    assert kernels._scratch.sums is not held and not kernels._scratch.sums.any()  # outgrown: a new one
