@@ -23,6 +23,7 @@ from api.routers import health
 from api.startup import STARTUP_FAILURE, StartupGate, StartupState, start_in_background
 from matching import __version__
 from matching.errors import StartupError
+from matching.malloc_arenas import limit_malloc_arenas
 from matching.settings import Settings
 
 # Only what the health routes and the fail-fast checks need is imported here: the routers, the engine and the
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _create_app(settings: Settings, *, check_database_now: bool) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
+    limit_malloc_arenas(settings.malloc_arenas)  # before the request and index threads exist
     keyring = build_keyring(settings)
     if check_database_now:  # otherwise the background start-up checks it first (SQLAlchemy takes 0.2 s to import)
         from matching.store.db import check_database

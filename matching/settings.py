@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     seeds_dir: Path | None = Field(default=None, description="Seed directory; default the repo's seeds/")
     seed_on_empty: bool = Field(default=True, description="Load seed enterprises into an empty store")
     sync_interval_s: float = Field(default=0.5, gt=0, le=0.5, description="Change-log poll interval")
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas a server worker's threads share (mallopt M_ARENA_MAX; as MALLOC_ARENA_MAX); "
+        "glibc's default of eight per core lets RSS climb with the request threads; 0 keeps the default",
+    )
     gc_freeze: bool = Field(
         default=True,
         description="Freeze the built index out of the garbage collector's full collections (gc.freeze); off "
