@@ -6,7 +6,8 @@ server on a loopback port, waits until every worker is ready, then runs ``--clie
 httpx client each) for ``--duration`` seconds and stops by itself. Each request is a GET
 ``/v1/enterprises/{id}/suppliers?need_id=…&k=10`` for a random firm with needs, or a PUT that changes one offer's
 description of a random firm (a real write: store, change log, index). Reports req/s, p50/p99/max per op,
-errors, requests over 1 s, and the server's RSS at the start and end (and sampled every 10 s).
+errors, requests over 1 s, and the server's RSS at the start and end (and sampled every 10 s), with its
+anonymous (heap) and file-backed (a mapped index snapshot) parts every 10 s.
 
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 60
     .venv/bin/python -m benchmarks.load --size 100000 --clients 8 --duration 600 --workers 1   # soak
@@ -120,6 +121,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     if reads_with_wrk and write_share == 0:
         return _wrk_phase(server, corpus, clients, duration)
     rss = [server.rss_mb()]
+    split = [server.rss_split_mb()]
     saves = _Saves(server)
     saves.start()
     results = [ClientResult() for _ in range(clients)]
@@ -132,6 +134,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
     while any(t.is_alive() for t in threads):
         time.sleep(min(10.0, max(0.1, stop_at - time.perf_counter())))
         rss.append(server.rss_mb())
+        split.append(server.rss_split_mb())
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
@@ -143,6 +146,7 @@ def _phase(server: Server, corpus: Corpus, clients: int, duration: float, write_
         "total_req_s": round(total / elapsed, 1),
         "ops": [gets, puts], "rss_start_mb": round(rss[0]), "rss_end_mb": round(rss[-1]),
         "rss_max_mb": round(max(rss)), "rss_growth_pct": round((rss[-1] / rss[0] - 1) * 100, 1),
+        "rss_anon_mb": [round(a) for a, _ in split], "rss_file_mb": [round(f) for _, f in split],
         **saves.report(started, [x for r in results for op in (r.get, r.put) for x in op.slow]),
         "error_samples": [s for r in results for op in (r.get, r.put) for s in op.error_samples][:5],
     }  # fmt: skip
@@ -244,6 +248,9 @@ def main() -> None:
             print("  " + ", ".join(f"{k} {v}" for k, v in op.items()))
         print(f"  RSS {phase['rss_start_mb']} → {phase['rss_end_mb']} MB ({phase['rss_growth_pct']:+} %), "
               f"max {phase['rss_max_mb']} MB")  # fmt: skip
+        if "rss_anon_mb" in phase:
+            print(f"  of which anonymous, every 10 s: {phase['rss_anon_mb']} MB; file-backed (a mapped snapshot) "
+                  f"{phase['rss_file_mb'][0]} → {phase['rss_file_mb'][-1]} MB")  # fmt: skip
         if "snapshot_saves_seen" in phase:
             print(f"  snapshot seq {phase['snapshot_seq_start']} → {phase['snapshot_seq_end']} "
                   f"({phase['snapshot_saves_seen']} saves seen); forked processes at {phase['forked_s']} s; "

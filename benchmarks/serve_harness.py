@@ -212,6 +212,21 @@ class Server:
                     total += p.memory_info().rss
         return total / 1e6
 
+    def rss_split_mb(self) -> tuple[float, float]:
+        """``(anonymous, file-backed)`` RSS of the server and its workers, in MB (``/proc/<pid>/status``; forked
+        processes left out as in :meth:`rss_mb`). File-backed pages are a mapped index snapshot's, which the
+        kernel can drop and re-read; anonymous ones are the heap."""
+        assert self.proc is not None
+        parent = psutil.Process(self.proc.pid)
+        anon = file = 0
+        for p in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, FileNotFoundError):
+                if p is parent or not _forked(p):
+                    fields = dict(line.split(":", 1) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines())
+                    anon += int(fields["RssAnon"].split()[0])
+                    file += int(fields["RssFile"].split()[0]) + int(fields["RssShmem"].split()[0])
+        return anon * 1024 / 1e6, file * 1024 / 1e6
+
     def forks(self) -> int:
         """Processes the server's workers have forked and that run now (see :meth:`rss_mb`)."""
         assert self.proc is not None
