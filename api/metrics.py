@@ -57,8 +57,9 @@ class Metrics:
             multiprocess_mode="liveall",
         )
         self.gc_frozen = Gauge(
-            "chainmatch_gc_frozen_objects",
-            "Objects this worker moved out of the garbage collector's reach (gc.freeze) once its index was built",
+            "chainmatch_gc_frozen_index_enterprises",
+            "Enterprises in this worker's index when it last moved the index out of the garbage collector's reach "
+            "(gc.freeze); 0 before the first freeze",
             registry=self.registry,
             multiprocess_mode="liveall",
         )

@@ -90,17 +90,19 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
 
 def test_built_index_is_frozen_out_of_the_garbage_collector(make_client: Callable[..., TestClient]) -> None:
     """A full collection walks every live object (seconds per request at 100k firms): once the index is
-    built, the change-log poll freezes it, and /metrics says how many objects are frozen."""
+    built, the change-log poll freezes it, and /metrics gives the index's size at that freeze."""
     client = make_client(gc_freeze=True)
     deadline = time.monotonic() + 10
     frozen = 0.0
     while time.monotonic() < deadline:
-        match = re.search(r"^chainmatch_gc_frozen_objects(?:\{[^}]*\})? (\S+)$", client.get("/metrics").text, re.M)
+        match = re.search(r"^chainmatch_gc_frozen_index_enterprises(?:\{[^}]*\})? (\S+)$",
+                          client.get("/metrics").text, re.M)
         frozen = float(match.group(1)) if match else 0.0
         if frozen > 0:
             break
         time.sleep(0.1)
-    assert frozen > 10_000  # the graph, regions and the index's records, not a handful of objects
+    assert frozen == float(client.get("/readyz").json()["enterprises"])
+    assert gc.get_freeze_count() > 10_000  # the graph, regions and the index's records, not a handful of objects
     gc.unfreeze()  # give this test process's objects back to the collector
 
 
