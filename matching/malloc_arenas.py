@@ -10,7 +10,6 @@ with glibc's default and by 170 MB with two arenas (benchmarks/README.md); this 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 log = logging.getLogger(__name__)
@@ -23,12 +22,8 @@ def limit_malloc_arenas(arenas: int) -> bool:
     cap was set (``False`` off glibc, e.g. on musl or macOS, where it does not apply)."""
     if arenas <= 0:
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter is linked against
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
