@@ -200,31 +200,36 @@ class Server:
         self.ready_s = time.perf_counter() - started
         return self
 
-    def rss_mb(self) -> float:
-        """RSS of the server and its workers, in MB. Processes a worker forked (an index snapshot save, a
-        batch's item work) are left out: they are brief, and their RSS counts the pages they share with it."""
+    def _own_processes(self) -> list[psutil.Process]:
+        """The server and its workers. Processes a worker forked (an index snapshot save, a batch's item work)
+        are left out: they are brief, and their RSS counts the pages they share with it."""
         assert self.proc is not None
         parent = psutil.Process(self.proc.pid)
-        total = 0
-        for p in [parent, *parent.children(recursive=True)]:
+        own = [parent]
+        for p in parent.children(recursive=True):
             with contextlib.suppress(psutil.NoSuchProcess):
-                if p is parent or not _forked(p):
-                    total += p.memory_info().rss
+                if not _forked(p):
+                    own.append(p)
+        return own
+
+    def rss_mb(self) -> float:
+        """RSS of the server and its workers (:meth:`_own_processes`), in MB."""
+        total = 0
+        for p in self._own_processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
         return total / 1e6
 
     def rss_split_mb(self) -> tuple[float, float]:
-        """``(anonymous, file-backed)`` RSS of the server and its workers, in MB (``/proc/<pid>/status``; forked
-        processes left out as in :meth:`rss_mb`). File-backed pages are a mapped index snapshot's, which the
-        kernel can drop and re-read; anonymous ones are the heap."""
-        assert self.proc is not None
-        parent = psutil.Process(self.proc.pid)
+        """``(anonymous, file-backed)`` RSS of the server and its workers, in MB (``/proc/<pid>/status``).
+        File-backed pages are a mapped index snapshot's, which the kernel can drop and re-read; anonymous ones
+        are the heap."""
         anon = file = 0
-        for p in [parent, *parent.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess, FileNotFoundError):
-                if p is parent or not _forked(p):
-                    fields = dict(line.split(":", 1) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines())
-                    anon += int(fields["RssAnon"].split()[0])
-                    file += int(fields["RssFile"].split()[0]) + int(fields["RssShmem"].split()[0])
+        for p in self._own_processes():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                fields = dict(line.split(":", 1) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines())
+                anon += int(fields["RssAnon"].split()[0])
+                file += int(fields["RssFile"].split()[0]) + int(fields["RssShmem"].split()[0])
         return anon * 1024 / 1e6, file * 1024 / 1e6
 
     def forks(self) -> int:

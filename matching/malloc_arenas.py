@@ -2,8 +2,8 @@
 
 glibc gives each new thread its own arena, up to eight per core. A worker's request threads then each keep
 freed memory in their own arena, where no other thread reuses it, and the worker's RSS climbs with the
-threads it has run. At 1M firms, a 150 s soak (8 clients, 30 % writes) grew RSS by 386 MB in its first minute
-with glibc's default and by 170 MB with two arenas (benchmarks/README.md); this is what
+threads it has run. At 1M firms, a 150 s soak (8 clients, 30 % writes) grew RSS by 386 MiB in its first minute
+with glibc's default and by 170 MiB with two arenas (benchmarks/README.md); this is what
 ``MALLOC_ARENA_MAX=2`` does, set from inside the process so that every way of starting the service gets it.
 """
 
