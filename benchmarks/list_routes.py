@@ -9,6 +9,9 @@ index cancels most of this shared machine's drift, which is large from one minut
 
     CHAINMATCH_INDEX_SNAPSHOT_DIR=/work/bench1m-idx .venv/bin/python -m benchmarks.list_routes \\
         --keep-dir /work/bench1m --size 1000000
+
+The app checks that the snapshot was saved by the same ``matching/`` code: to compare two trees, give each
+its own snapshot directory, or a tree that does not match rebuilds the index and publishes its own snapshot.
 """
 
 from __future__ import annotations
