@@ -35,20 +35,17 @@ def test_posting_sums_equal_unique_and_bincount_of_the_touched_postings() -> Non
         items, sums = posting_sums(features, weights, postings.indptr, postings.indices, postings.data, 5_000)
         assert np.array_equal(items, want_items)
         assert np.array_equal(sums, want)  # the same float64 sums in the same order, not just close
-    # the accumulators are left zeroed: a second call over the same postings gives the same answer
-    again = posting_sums(np.array([1, 2]), np.ones(2, np.float32), postings.indptr, postings.indices,
-                         postings.data, 5_000)
-    assert np.array_equal(again[1], posting_sums(np.array([1, 2]), np.ones(2, np.float32), postings.indptr,
-                                                 postings.indices, postings.data, 5_000)[1])
 
 
-@pytest.mark.parametrize("shuffled", [False, True])
-def test_posting_sums_equal_bincount_whether_lists_are_merged_or_accumulated(shuffled: bool) -> None:
-    """Ascending posting lists are merged, lists out of order go through the accumulator: both give
-    ``np.unique`` + ``np.bincount``'s sums bit for bit, here with repeated features (whose postings must be
-    added in the order the features are given) and many features (a deep heap)."""
+@pytest.mark.parametrize(("shuffled", "spread"), [(False, 1), (True, 1), (False, 251), (True, 251)])
+def test_posting_sums_equal_bincount_in_any_list_order_and_width(shuffled: bool, spread: int) -> None:
+    """Posting lists ascending or not, over 20k items (two passes of the radix sort) or 5M (three): the sums
+    are ``np.unique`` + ``np.bincount``'s bit for bit, here with repeated features (whose postings must be
+    added in the order the features are given) and many features."""
     rng = np.random.default_rng(5)
     postings = _random_csr(rng, 200, 20_000, 0.01)
+    width = 20_000 * spread
+    postings = sp.csr_matrix((postings.data, postings.indices * spread, postings.indptr), shape=(200, width))
     if shuffled:  # the same entries, each row's order scrambled: no longer ascending
         for r in range(postings.shape[0]):
             lo, hi = postings.indptr[r], postings.indptr[r + 1]
@@ -58,13 +55,14 @@ def test_posting_sums_equal_bincount_whether_lists_are_merged_or_accumulated(shu
     for size in (1, 3, 40, 150):
         features = rng.integers(0, 200, size)  # repeats allowed
         weights = (rng.random(size) * 3).astype(np.float32)
-        items, sums = posting_sums(features, weights, postings.indptr, postings.indices, postings.data, 20_000)
+        items, sums = posting_sums(features, weights, postings.indptr, postings.indices, postings.data, width)
         touched = np.concatenate([postings.indices[postings.indptr[f]:postings.indptr[f + 1]] for f in features])
         values = np.concatenate([postings.data[postings.indptr[f]:postings.indptr[f + 1]] * w
                                  for f, w in zip(features, weights, strict=True)])
         want_items, inverse = np.unique(touched, return_inverse=True)
         assert np.array_equal(items, want_items)
         assert np.array_equal(sums, np.bincount(inverse, weights=values))
+        assert items.max() > 16_000 * spread  # the high bits take part in the sort
 
 
 def _best_numpy(matrix: np.ndarray, dn: np.ndarray, dc: np.ndarray, sn: np.ndarray, sc: np.ndarray,
@@ -194,29 +192,26 @@ def test_cut_key_equals_the_numpy_key_and_asks_again_for_an_unseen_county() -> N
     assert np.array_equal(first, want)
 
 
-def test_an_index_grown_by_a_write_keeps_this_threads_accumulator() -> None:
-    """Every write adds rows; a query after it must not allocate (and fault in) an accumulator as long as the
-    index again, and the reused one still sums from zero. (In a thread of its own: accumulators are per thread.)"""
+def test_pair_dots_reuse_this_threads_dense_vector_and_leave_it_zeroed() -> None:
+    """One query after another reuses the thread's dense vector (no 24 MB allocation per query at 1M), and
+    each finds it zeroed. (In a thread of its own: the vectors are per thread.)"""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(_grow_an_index_in_this_thread).result()
+        pool.submit(_pair_dots_in_this_thread).result()
 
 
-def _grow_an_index_in_this_thread() -> None:
+def _pair_dots_in_this_thread() -> None:
     from matching import kernels
 
     rng = np.random.default_rng(5)
-    indptr = np.array([0, 2, 4], dtype=np.int32)
-    indices = np.array([1, 2, 0, 2], dtype=np.int32)
-    data = rng.random(4).astype(np.float32)
-    kernels._accumulators(100_000)  # this thread's accumulator, sized for an index of 100k rows
-    held = kernels._scratch.sums
-    for grown in range(100_001, 100_001 + 1_000):  # a thousand writes of one row each
-        sums, seen = kernels._accumulators(grown)
-        assert sums is held and len(seen) == len(sums)
-    items, sums = posting_sums(np.array([0, 1]), np.ones(2, np.float32), indptr, indices, data, 100_500)
-    assert items.tolist() == [0, 1, 2] and sums[2] == pytest.approx(float(data[1]) + float(data[3]))
-    assert not held.any() and not kernels._scratch.seen.any()
-    pair_dots_few(indptr, indices, data, indptr, indices, data, np.array([0, 1]), np.array([1, 0]), 200_000)
-    assert kernels._scratch.sums is not held and not kernels._scratch.sums.any()  # outgrown: a new one
+    a = _random_csr(rng, 3, 5_000, 0.01)
+    b = _random_csr(rng, 50, 5_000, 0.01)
+    ai, bi = rng.integers(0, 3, 200), rng.integers(0, 50, 200)
+    first = pair_dots_few(a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, ai, bi, 5_000)
+    held = kernels._scratch.dense
+    assert len(held) >= 5_000 and not held.any()
+    again = pair_dots_few(a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, ai, bi, 4_000)
+    assert kernels._scratch.dense is held and np.array_equal(first, again)
+    pair_dots_few(a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, ai, bi, 6_000)
+    assert kernels._scratch.dense is not held and len(kernels._scratch.dense) >= 6_000  # outgrown: a new one
