@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--keep-dir", type=Path, required=True, help="the store (written once if absent)")
     parser.add_argument("--baseline-s", type=float, default=20.0)
+    parser.add_argument("--forked-only", action="store_true", help="skip the in-process save")
     args = parser.parse_args()
     from matching.service import ChainmatchService
     from matching.settings import Settings
@@ -107,7 +108,7 @@ def main() -> None:
     t0 = time.perf_counter()
     time.sleep(args.baseline_s)
     rows.append(("no save", _window(writer, t0, time.perf_counter()), ""))
-    for fork in (True, False):
+    for fork in (True,) if args.forked_only else (True, False):
         policy.fork = fork
         memory = _MemoryPeak()
         memory.start()
