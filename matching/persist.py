@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from matching.columns import Growable, RowBlocks
+from matching.durable import TrickleWriter
 from matching.errors import InvalidInputError
 from matching.item_columns import ItemColumns
 from matching.item_index import ItemIndex
@@ -51,16 +52,23 @@ def fingerprint(relations: RelationMatrix, params: MatchParams) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save`` in trickles (:class:`~matching.durable.TrickleWriter`): numpy writes a non-file object in
+    16 MB chunks."""
+    with TrickleWriter(path) as f:
+        np.save(f, array)
+
+
 def save_index(index: ItemIndex, path: Path) -> None:
     """Write ``index`` under ``path`` (created; existing files are replaced)."""
     path.mkdir(parents=True, exist_ok=True)
     with index.write_lock:
         for name in _ENT_ARRAYS:
-            np.save(path / f"{name}.npy", getattr(index, name).view)
+            _save_array(path / f"{name}.npy", getattr(index, name).view)
         for kind in ("offers", "needs"):
             cols: ItemColumns = getattr(index, kind)
             for name in _ITEM_ARRAYS:
-                np.save(path / f"{kind}.{name}.npy", getattr(cols, name).view)
+                _save_array(path / f"{kind}.{name}.npy", getattr(cols, name).view)
             for name in _MATRICES:
                 blocks: RowBlocks = getattr(cols, name)
                 matrix = sp.vstack([m for _, m, _ in blocks.blocks], format="csr") if blocks.blocks else \
@@ -68,7 +76,7 @@ def save_index(index: ItemIndex, path: Path) -> None:
                 transposed = matrix.T.tocsr() if blocks.keep_transposed else sp.csr_matrix((0, 0), dtype=blocks.dtype)
                 for suffix, m in (("", matrix), (".t", transposed)):
                     for part in ("data", "indices", "indptr"):
-                        np.save(path / f"{kind}.{name}{suffix}.{part}.npy", getattr(m, part))
+                        _save_array(path / f"{kind}.{name}{suffix}.{part}.npy", getattr(m, part))
                 (path / f"{kind}.{name}.shape.json").write_text(
                     json.dumps({"shape": list(matrix.shape), "transposed": blocks.keep_transposed}))
         objects: dict[str, Any] = {
@@ -79,7 +87,7 @@ def save_index(index: ItemIndex, path: Path) -> None:
                for name in _ITEM_LISTS},
             **{f"{kind}.required": list(getattr(index, kind).required.view) for kind in ("offers", "needs")},
         }
-        with (path / "objects.pkl").open("wb") as f:
+        with TrickleWriter(path / "objects.pkl") as f:
             pickle.dump(objects, f, protocol=pickle.HIGHEST_PROTOCOL)
         manifest = {"format": FORMAT, "fingerprint": fingerprint(index.relations, index.params),
                     "enterprises": len(index.records), "offers": len(index.offers), "needs": len(index.needs)}
