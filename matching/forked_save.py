@@ -8,7 +8,8 @@ writing. The caller waits for the child (the snapshot lock stays taken, as for a
 The child runs only the save: it drops its copies of the parent's sockets first (a connection the parent
 closes must not stay open in the child), renews the locks the save takes (``after_fork``), never collects
 garbage (a collection would touch, and so copy, the parent's whole heap) and leaves with ``os._exit``, so that
-nothing of the parent's stack (lock releases, ``atexit``) runs in it.
+nothing of the parent's stack (lock releases, ``atexit``) runs in it. It saves at a lower CPU priority
+(``SAVE_NICENESS``): on a small machine a minute of pickling must not take a core from the requests.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 FORK_AVAILABLE = hasattr(os, "fork") and hasattr(os, "wait4")
 MESSAGE_MAX = 4096  # one write this small never fills a pipe: the child exits before the parent reads
 POLL_S = 0.05
+SAVE_NICENESS = 10  # added to the child's nice value; the save is background work and may take longer
 
 
 class ForkedSaveError(Exception):
@@ -96,6 +98,8 @@ def _child(save: Callable[[], str], after_fork: Callable[[], None], write_end: i
     code = 1
     try:
         gc.disable()
+        with contextlib.suppress(OSError):  # a nice value already at its floor is no reason not to save
+            os.nice(SAVE_NICENESS)
         _close_sockets()
         after_fork()
         message = f"ok {save()}"

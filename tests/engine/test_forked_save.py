@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from matching.forked_save import ForkedSaveError, save_forked
+from matching.forked_save import SAVE_NICENESS, ForkedSaveError, save_forked
 
 
 @contextlib.contextmanager
@@ -35,6 +35,17 @@ def test_the_save_runs_in_a_child_and_its_name_comes_back(tmp_path: Path) -> Non
     assert done.name == "snap-7-abc"
     assert int((tmp_path / "pid").read_text()) != os.getpid()
     assert done.pause_ms >= 0 and done.child_max_rss_mb > 0
+
+
+def test_the_child_saves_at_a_lower_cpu_priority_and_the_parent_keeps_its_own() -> None:
+    parent = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def save() -> str:
+        return str(os.getpriority(os.PRIO_PROCESS, 0))
+
+    done = save_forked(save, _held(threading.Lock()), _nothing, deadline_s=30)
+    assert int(done.name) == min(parent + SAVE_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == parent
 
 
 def test_the_lock_is_held_for_the_fork_only(tmp_path: Path) -> None:
