@@ -228,6 +228,8 @@ class Server:
         for p in self._own_processes():
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 fields = dict(line.split(":", 1) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines())
+                if "RssAnon" not in fields:  # a process that has exited but is not yet reaped has no memory lines
+                    continue
                 anon += int(fields["RssAnon"].split()[0])
                 file += int(fields["RssFile"].split()[0]) + int(fields["RssShmem"].split()[0])
         return anon * 1024 / 1e6, file * 1024 / 1e6
