@@ -349,16 +349,19 @@ class MatchEngine:
         ]
         prefix = f"{asking}: " if asking else ""
         all_warnings = [prefix + w for w in warnings]
-        for it in items:
-            for party, what, item_id in ((it.supplier.id, "offer", it.offer_id), (it.buyer.id, "need", it.need_id)):
-                if party in (asking, QUERY_ID) or item_id is None:
+        # a listed item's unit, read at the row that was scored (not by walking its firm's rows: at 1M each
+        # firm record is a cache miss)
+        listed = zip(items, supply.row[si[order]].tolist(), demand.row[di[order]].tolist(), strict=True)
+        for it, offer_row, need_row in listed:
+            for party, what, cols, row, item_id in ((it.supplier.id, "offer", ix.offers, offer_row, it.offer_id),
+                                                    (it.buyer.id, "need", ix.needs, need_row, it.need_id)):
+                if party in (asking, QUERY_ID) or item_id is None or row < 0:
                     continue
-                rec = ix.records.get(party)
-                if rec is None:
-                    continue
-                for w in self._warnings(ix, rec, (what, item_id)):
-                    if f"{party}: {w}" not in all_warnings:
-                        all_warnings.append(f"{party}: {w}")
+                unit = cols.unit[row]
+                if unit is not None and parse_unit(unit) is None:
+                    w = f"{party}: {_unit_warning(f'{what} {item_id}', unit)}"
+                    if w not in all_warnings:
+                        all_warnings.append(w)
         return MatchResult(items=items, weights={"name": profile.name, "version": profile.version},
                            warnings=all_warnings)
 
@@ -380,21 +383,16 @@ class MatchEngine:
         return rec
 
     @staticmethod
-    def _warnings(ix: ItemIndex, rec: EntRecord, only: tuple[str, str] | None = None) -> list[str]:
-        """Unknown-unit warnings of an enterprise (or of one of its items), read from the unit columns: a
-        query must not parse whole profiles for them."""
+    def _warnings(ix: ItemIndex, rec: EntRecord) -> list[str]:
+        """Unknown-unit warnings of an enterprise, read from the unit columns: a query must not parse whole
+        profiles for them."""
         out: list[str] = []
         for what, cols, rows, field in (("offer", ix.offers, rec.offer_rows, "capacity"),
                                         ("need", ix.needs, rec.need_rows, "volume")):
             for i, row in enumerate(rows):
                 unit = cols.unit[row]
-                if unit is None or parse_unit(unit) is not None:
-                    continue
-                if only is None:
-                    out.append(f"{what}s[{i}].{field}.unit: unknown unit {unit!r} kept as given; capacity fit is "
-                               "neutral")
-                elif only == (what, cols.item_id[row]):
-                    out.append(_unit_warning(f"{what} {only[1]}", unit))
+                if unit is not None and parse_unit(unit) is None:
+                    out.append(_unit_warning(f"{what}s[{i}].{field}.unit", unit))
         return out
 
 

@@ -162,6 +162,29 @@ def test_k_limits_and_unit_warnings(make_engine: Make) -> None:
     assert result.warnings and "桶" in result.warnings[0] and result.warnings[0].startswith("b: ")
 
 
+def test_a_counterpart_item_with_an_unknown_unit_is_warned_of_once_and_other_items_are_not(
+    make_engine: Make,
+) -> None:
+    odd = {"value": 3, "unit": "桶"}
+    eng = make_engine([
+        ent("b", "500102", needs=[{"id": "n1", "product": "硫酸锰"}, {"id": "n2", "product": "电解锰", "volume": odd}]),
+        ent("s0", "520303", [{"id": "o1", "product": "硫酸锰", "capacity": odd},
+                             {"id": "o2", "product": "磷酸锰铁锂", "capacity": {"value": 1, "unit": "车皮"}}]),
+        ent("s1", "520303", [("o1", "硫酸锰")]),
+        ent("c", "500117", needs=[{"id": "n1", "product": "硫酸锰", "volume": odd}]),
+    ])
+    result = eng.suppliers_for("b", "n1", k=5)
+    assert {i.supplier.id for i in result.items} == {"s0", "s1"}
+    # the asking firm's own profile, then the listed offer's unit only (not s0's other offer, 车皮)
+    assert result.warnings == ["b: needs[1].volume.unit: unknown unit '桶' kept as given; capacity fit is neutral",
+                               "s0: offer o1: unknown unit '桶' kept as given; capacity fit is neutral"]
+    buyers = eng.buyers_for("s0", "o1", k=5)
+    assert [i.need_id for i in buyers.items if i.buyer.id == "b"] == ["n1"]
+    assert [w for w in buyers.warnings if w.startswith("b: ")] == []  # b's odd unit is on n2, not listed
+    assert [w for w in buyers.warnings if not w.startswith("s0: offers[")] == [
+        "c: need n1: unknown unit '桶' kept as given; capacity fit is neutral"]
+
+
 def test_linked_nodes_names_the_nodes_of_offers_and_needs(engine: MatchEngine) -> None:
     assert "ptmeg" in engine.linked_nodes("zy-ptmeg")
     assert "lmfp" in engine.linked_nodes("fl-lmfp")  # its offer; its needs name LMFP only as their purpose
