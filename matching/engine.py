@@ -336,7 +336,8 @@ class MatchEngine:
         builder = ItemBuilder(ix)
         # the k picked pairs' values as Python numbers, one gather per column (not one scalar read per value)
         picked = {c: v[order].tolist() for c, v in comps.items()}
-        columns = zip(di[order].tolist(), si[order].tolist(), score[order].tolist(), rel.kind[order].tolist(),
+        d_picked, s_picked = di[order], si[order]
+        columns = zip(d_picked.tolist(), s_picked.tolist(), score[order].tolist(), rel.kind[order].tolist(),
                       rel.demand_node[order].tolist(), rel.supply_node[order].tolist(), km[order].tolist(),
                       strict=True)
         items = [
@@ -351,7 +352,7 @@ class MatchEngine:
         all_warnings = [prefix + w for w in warnings]
         # a listed item's unit, read at the row that was scored (not by walking its firm's rows: at 1M each
         # firm record is a cache miss)
-        listed = zip(items, supply.row[si[order]].tolist(), demand.row[di[order]].tolist(), strict=True)
+        listed = zip(items, supply.row[s_picked].tolist(), demand.row[d_picked].tolist(), strict=True)
         for it, offer_row, need_row in listed:
             for party, what, cols, row, item_id in ((it.supplier.id, "offer", ix.offers, offer_row, it.offer_id),
                                                     (it.buyer.id, "need", ix.needs, need_row, it.need_id)):
